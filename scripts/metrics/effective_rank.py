@@ -1,0 +1,11 @@
+#!/usr/bin/env python
+"""Effective rank (Roy–Vetterli) and spectral entropy of every 2-D linear map of every checkpoint.
+
+Output columns: seed, step, layer (−1 for W_E, W_pos, W_U), matrix, spectral_entropy, erank.
+"""
+
+from grokflow.metrics.effective_rank import effective_rank_rows
+from grokflow.metrics.runner import metric_main
+
+if __name__ == "__main__":
+    metric_main(__doc__, lambda tensors, info: effective_rank_rows(tensors))

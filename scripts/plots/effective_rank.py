@@ -1,0 +1,40 @@
+#!/usr/bin/env python
+"""Effective rank of each weight matrix against the training step, one line per layer
+(mean ± std over seeds), with train and test accuracy on a twin axis: one figure per matrix,
+written as OUTDIR/{matrix}.png and .pdf."""
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from grokflow.metrics.effective_rank import MATRICES
+from grokflow.plotting import accuracy_twin, combined_legend, log_step_axis, new_figure, positive_steps, save_figure, seed_band
+
+
+def plot_matrix(erank: pd.DataFrame, metrics: pd.DataFrame, matrix: str, png_path) -> None:
+    fig, ax = new_figure()
+    rows = positive_steps(erank[erank["matrix"] == matrix])
+    for layer, layer_rows in rows.groupby("layer"):
+        label = matrix if layer < 0 else f"{matrix}, layer {layer}"
+        seed_band(ax, layer_rows, "erank", label=label)
+    log_step_axis(ax)
+    ax.set_ylabel(f"effective rank of {matrix}")
+    twin = accuracy_twin(ax, metrics)
+    combined_legend(ax, twin, loc="center left")
+    save_figure(fig, png_path)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--erank", required=True, help="results/{op}/effective_rank.csv")
+    parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv")
+    parser.add_argument("--outdir", required=True, help="folder for {matrix}.png and .pdf")
+    args = parser.parse_args(argv)
+    erank, metrics = pd.read_csv(args.erank), pd.read_csv(args.metrics)
+    for matrix in MATRICES:
+        plot_matrix(erank, metrics, matrix, Path(args.outdir) / f"{matrix}.png")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+#!/usr/bin/env python
+"""Grokking curves of one op: accuracy and loss (train and test, mean ± std over seeds)
+against the training step, one figure each (PNG + PDF beside it)."""
+
+import argparse
+
+import pandas as pd
+
+from grokflow.plotting import (ACCURACY_COLORS, ACCURACY_LABELS, combined_legend, log_step_axis,
+                               new_figure, positive_steps, save_figure, seed_band)
+
+
+def plot_curves(metrics: pd.DataFrame, kind: str, png_path: str) -> None:
+    """kind is 'acc' or 'loss'; loss is drawn on a log y axis."""
+    fig, ax = new_figure()
+    for split in ("train", "test"):
+        seed_band(ax, positive_steps(metrics), f"{split}_{kind}", color=ACCURACY_COLORS[f"{split}_acc"],
+                  linestyle="--" if split == "train" else "-", label=ACCURACY_LABELS[f"{split}_acc"].replace("accuracy", kind))
+    log_step_axis(ax)
+    if kind == "loss":
+        ax.set_yscale("log")
+        ax.set_ylabel("cross-entropy loss")
+    else:
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_ylabel("accuracy")
+    combined_legend(ax)
+    save_figure(fig, png_path)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv")
+    parser.add_argument("--accuracy", required=True, help="PNG to write (PDF beside it)")
+    parser.add_argument("--loss", required=True, help="PNG to write (PDF beside it)")
+    args = parser.parse_args(argv)
+    metrics = pd.read_csv(args.metrics)
+    plot_curves(metrics, "acc", args.accuracy)
+    plot_curves(metrics, "loss", args.loss)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""grokflow: train small transformers on modular arithmetic and measure why they grok."""

@@ -1,0 +1,80 @@
+"""Checkpoints: the model's tensors in safetensors, with the facts needed to rebuild it.
+
+The metadata holds the model config (JSON), op, seed, step, p and train fraction, so that a
+checkpoint alone rebuilds the model and its data split.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from safetensors.torch import load_file, safe_open, save_file
+import torch
+
+from .io import atomic_path
+from .model import GrokTransformer, ModelConfig
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """What a checkpoint is: which run, which step, which model."""
+
+    op: str
+    seed: int
+    step: int
+    train_fraction: float
+    model: ModelConfig
+
+    def to_metadata(self) -> dict[str, str]:
+        return {
+            "op": self.op,
+            "seed": str(self.seed),
+            "step": str(self.step),
+            "train_fraction": repr(self.train_fraction),
+            "model": self.model.to_json(),
+        }
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, str]) -> "CheckpointInfo":
+        return cls(
+            op=meta["op"],
+            seed=int(meta["seed"]),
+            step=int(meta["step"]),
+            train_fraction=float(meta["train_fraction"]),
+            model=ModelConfig.from_json(meta["model"]),
+        )
+
+
+def checkpoint_name(step: int) -> str:
+    return f"step{step:07d}.safetensors"
+
+
+def save_checkpoint(path, tensors: dict[str, torch.Tensor], info: CheckpointInfo) -> None:
+    """Write the tensors (copied to contiguous CPU memory) atomically."""
+    cpu = {name: t.detach().to("cpu").contiguous() for name, t in tensors.items()}
+    with atomic_path(path) as tmp:
+        save_file(cpu, str(tmp), metadata=info.to_metadata())
+
+
+def read_info(path) -> CheckpointInfo:
+    """The metadata of a checkpoint, without loading its tensors."""
+    with safe_open(str(path), framework="pt") as handle:
+        meta = handle.metadata()
+    if not meta or "model" not in meta:
+        raise ValueError(f"{path} is not a grokflow checkpoint (no model metadata)")
+    return CheckpointInfo.from_metadata(meta)
+
+
+def load_checkpoint(path) -> tuple[dict[str, torch.Tensor], CheckpointInfo]:
+    """The tensors and metadata of one checkpoint."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    return load_file(str(path)), read_info(path)
+
+
+def load_model(path) -> tuple[GrokTransformer, CheckpointInfo]:
+    """Rebuild the model of a checkpoint, in eval mode."""
+    tensors, info = load_checkpoint(path)
+    model = GrokTransformer(info.model)
+    model.load_state_dict(tensors)
+    return model.eval(), info

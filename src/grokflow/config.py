@@ -1,0 +1,58 @@
+"""Config validation (JSON schema with defaults, plus the checks a schema cannot express).
+
+Every error is a `ConfigError` whose message is one line naming the offending key.
+"""
+
+from jsonschema.exceptions import ValidationError
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from .data import is_prime
+from .schedule import checkpoint_steps
+
+
+class ConfigError(ValueError):
+    """A user mistake in the config; its message is one line naming the key."""
+
+
+def validate_config(config: dict, schema_path) -> dict:
+    """Validate `config` in place against the schema, fill in defaults, and return it."""
+    try:
+        validate(config, str(schema_path), set_default=True)
+    except WorkflowError as err:
+        raise ConfigError(_one_line(err)) from None
+    _check_consistency(config)
+    return config
+
+
+def _one_line(err: WorkflowError) -> str:
+    cause = err.__context__
+    if not isinstance(cause, ValidationError):
+        return str(err).splitlines()[0]
+    key = ".".join(str(part) for part in cause.absolute_path)
+    where = f"config key '{key}'" if key else "config"
+    return f"{where}: {cause.message}"
+
+
+def _check_consistency(config: dict) -> None:
+    p = config["p"]
+    if "x÷y" in config["ops"] and not is_prime(p):
+        raise ConfigError(f"config key 'p': {p} is not prime, but op x÷y needs y⁻¹ mod p")
+    model = config["model"]
+    if model["d_model"] % model["n_heads"]:
+        raise ConfigError(
+            f"config key 'model.n_heads': d_model {model['d_model']} is not divisible by "
+            f"n_heads {model['n_heads']}"
+        )
+    n_pairs = (p - 1) * p if "x÷y" in config["ops"] else p * p
+    if not 0 < round(config["train_fraction"] * n_pairs) < n_pairs:
+        raise ConfigError(
+            f"config key 'train_fraction': {config['train_fraction']} of {n_pairs} pairs leaves "
+            "an empty train or test set"
+        )
+
+
+def schedule(config: dict) -> list[int]:
+    """The checkpoint steps of every run of this config."""
+    ckpt = config["checkpoints"]
+    return checkpoint_steps(config["steps"], ckpt["per_decade"], ckpt["extra_steps"])

@@ -1,0 +1,1 @@
+"""The metric battery: pure functions of checkpoint tensors (math only, no file I/O)."""

@@ -1,0 +1,113 @@
+"""The one figure style of the project.
+
+One axes per file, PNG (200 dpi) and PDF, no titles or panel letters, the Okabe–Ito palette
+(readable with colour-vision deficiencies), DejaVu Sans (ships with matplotlib, so every machine
+draws the same glyphs), training step on a log10 axis with 10ⁿ ticks, accuracy on a twin axis,
+and seed variation as a light, smoothed mean ± std band.
+"""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import LogLocator, LogFormatterMathtext, NullFormatter  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .io import atomic_path  # noqa: E402
+
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+ACCURACY_COLORS = {"train_acc": "#9E9E9E", "test_acc": "#3B3B3B"}
+ACCURACY_LABELS = {"train_acc": "train accuracy", "test_acc": "test accuracy"}
+FIGSIZE = (4.2, 3.0)
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.labelsize": 9,
+    "legend.fontsize": 7.5,
+    "legend.frameon": False,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    "axes.spines.top": False,
+    "lines.linewidth": 1.4,
+    "savefig.bbox": "tight",
+    "pdf.fonttype": 42,
+}
+plt.rcParams.update(STYLE)
+
+
+def new_figure(figsize=FIGSIZE):
+    """A figure with its single axes."""
+    fig, ax = plt.subplots(figsize=figsize)
+    return fig, ax
+
+
+def log_step_axis(ax, label: str = "training step") -> None:
+    """Log10 x axis with major ticks at 10ⁿ only, labelled 10ⁿ."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, numticks=12))
+    ax.xaxis.set_major_formatter(LogFormatterMathtext(base=10))
+    ax.xaxis.set_minor_locator(LogLocator(base=10, subs=range(2, 10), numticks=12))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(label)
+
+
+def positive_steps(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows with step > 0, the ones a log axis can show."""
+    return frame[frame["step"] > 0]
+
+
+def seed_band(ax, frame: pd.DataFrame, y: str, x: str = "step", smooth: int = 5, **line_kwargs):
+    """Mean over seeds as a line, mean ± std as a light band smoothed over `smooth` points.
+
+    `frame` holds one row per (seed, x); the band is drawn only where there are ≥ 2 seeds.
+    """
+    stats = frame.groupby(x)[y].agg(["mean", "std"]).sort_index()
+    (line,) = ax.plot(stats.index, stats["mean"], **line_kwargs)
+    if frame["seed"].nunique() > 1:
+        window = dict(window=smooth, center=True, min_periods=1)
+        mean = stats["mean"].rolling(**window).mean()
+        std = stats["std"].fillna(0).rolling(**window).mean()
+        ax.fill_between(stats.index, mean - std, mean + std, color=line.get_color(), alpha=0.18, lw=0)
+    return line
+
+
+def accuracy_twin(ax, metrics: pd.DataFrame, which=("train_acc", "test_acc")):
+    """A twin y axis (right) with train and test accuracy, mean ± std over seeds, in greys."""
+    twin = ax.twinx()
+    metrics = positive_steps(metrics)
+    for column in which:
+        seed_band(twin, metrics, column, color=ACCURACY_COLORS[column], label=ACCURACY_LABELS[column],
+                  linestyle="--" if column == "train_acc" else "-", linewidth=1.1)
+    twin.set_ylim(-0.02, 1.02)
+    twin.set_ylabel("accuracy")
+    twin.spines["top"].set_visible(False)
+    return twin
+
+
+def third_axis(ax, offset: float = 1.18):
+    """A second right-hand y axis, its spine moved outwards, for three-axis figures."""
+    third = ax.twinx()
+    third.spines["right"].set_position(("axes", offset))
+    third.spines["top"].set_visible(False)
+    return third
+
+
+def combined_legend(ax, *others, **kwargs) -> None:
+    """One legend for the lines of several (twin) axes, drawn on the top-most one."""
+    handles, labels = ax.get_legend_handles_labels()
+    for other in others:
+        more_handles, more_labels = other.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    (others[-1] if others else ax).legend(handles, labels, **({"loc": "best"} | kwargs))
+
+
+def save_figure(fig, png_path) -> None:
+    """Save as PNG (200 dpi) and as PDF beside it (same stem), atomically, then close."""
+    png_path = Path(png_path)
+    for path, kwargs in ((png_path, {"dpi": 200}), (png_path.with_suffix(".pdf"), {})):
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=path.suffix[1:], **kwargs)
+    plt.close(fig)

@@ -1,0 +1,20 @@
+"""The checkpoint schedule: log-spaced training steps, a pure function of the config."""
+
+import math
+
+import numpy as np
+
+
+def checkpoint_steps(total_steps: int, per_decade: int = 40, extra_steps=()) -> list[int]:
+    """Steps at which a checkpoint is saved.
+
+    Rounded 10^(k/per_decade) for k = 0 … per_decade·log10(total) (duplicates after rounding
+    merge at the dense low end), plus 0, the `extra_steps` that are ≤ total, and the last step.
+    """
+    if total_steps < 1:
+        raise ValueError("total_steps must be positive")
+    n_points = math.ceil(per_decade * math.log10(total_steps)) + 1
+    log_spaced = np.rint(np.logspace(0, math.log10(total_steps), n_points)).astype(int)
+    steps = {0, total_steps, *log_spaced.tolist()}
+    steps.update(s for s in extra_steps if 0 <= s <= total_steps)
+    return sorted(steps)

@@ -1,0 +1,15 @@
+rule effective_rank:
+    """Spectral entropy and effective rank of every 2-D linear map, every checkpoint and seed."""
+    input:
+        run_checkpoints,
+    output:
+        "results/{op}/effective_rank.csv",
+    log:
+        "results/logs/effective_rank/{op}.log",
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        ENV
+    shell:
+        "python scripts/metrics/effective_rank.py {input:q} --output {output:q} > {log:q} 2>&1"
