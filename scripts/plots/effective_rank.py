@@ -9,17 +9,18 @@ from pathlib import Path
 import pandas as pd
 
 from grokflow.metrics.effective_rank import MATRICES
-from grokflow.plotting import accuracy_twin, combined_legend, log_step_axis, new_figure, positive_steps, save_figure, seed_band
+from grokflow.plotting import (accuracy_twin, combined_legend, log_step_axis, math_name, new_figure,
+                               positive_steps, save_figure, seed_band)
 
 
 def plot_matrix(erank: pd.DataFrame, metrics: pd.DataFrame, matrix: str, png_path) -> None:
     fig, ax = new_figure()
     rows = positive_steps(erank[erank["matrix"] == matrix])
     for layer, layer_rows in rows.groupby("layer"):
-        label = matrix if layer < 0 else f"{matrix}, layer {layer}"
+        label = math_name(matrix) if layer < 0 else f"{math_name(matrix)}, layer {layer}"
         seed_band(ax, layer_rows, "erank", label=label)
     log_step_axis(ax)
-    ax.set_ylabel(f"effective rank of {matrix}")
+    ax.set_ylabel(f"effective rank of {math_name(matrix)}")
     twin = accuracy_twin(ax, metrics)
     combined_legend(ax, twin, loc="center left")
     save_figure(fig, png_path)

@@ -1,10 +1,11 @@
 """Checkpoints: the model's tensors in safetensors, with the facts needed to rebuild it.
 
-The metadata holds the model config (JSON), op, seed, step, p and train fraction, so that a
-checkpoint alone rebuilds the model and its data split.
+The metadata holds the model config, op, seed, step and train fraction (JSON under one key), so
+that a checkpoint alone rebuilds the model and its data split.
 """
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+import json
 from pathlib import Path
 
 from safetensors.torch import load_file, safe_open, save_file
@@ -12,6 +13,8 @@ import torch
 
 from .io import atomic_path
 from .model import GrokTransformer, ModelConfig
+
+METADATA_KEY = "grokflow"
 
 
 @dataclass(frozen=True)
@@ -25,23 +28,15 @@ class CheckpointInfo:
     model: ModelConfig
 
     def to_metadata(self) -> dict[str, str]:
-        return {
-            "op": self.op,
-            "seed": str(self.seed),
-            "step": str(self.step),
-            "train_fraction": repr(self.train_fraction),
-            "model": self.model.to_json(),
-        }
+        """One key holding sorted JSON: safetensors writes a metadata dict in hash order, which
+        differs between processes, so several keys would make identical checkpoints differ."""
+        fields = asdict(self) | {"model": asdict(self.model)}
+        return {METADATA_KEY: json.dumps(fields, sort_keys=True)}
 
     @classmethod
     def from_metadata(cls, meta: dict[str, str]) -> "CheckpointInfo":
-        return cls(
-            op=meta["op"],
-            seed=int(meta["seed"]),
-            step=int(meta["step"]),
-            train_fraction=float(meta["train_fraction"]),
-            model=ModelConfig.from_json(meta["model"]),
-        )
+        fields = json.loads(meta[METADATA_KEY])
+        return cls(**(fields | {"model": ModelConfig(**fields["model"])}))
 
 
 def checkpoint_name(step: int) -> str:
@@ -59,7 +54,7 @@ def read_info(path) -> CheckpointInfo:
     """The metadata of a checkpoint, without loading its tensors."""
     with safe_open(str(path), framework="pt") as handle:
         meta = handle.metadata()
-    if not meta or "model" not in meta:
+    if not meta or METADATA_KEY not in meta:
         raise ValueError(f"{path} is not a grokflow checkpoint (no model metadata)")
     return CheckpointInfo.from_metadata(meta)
 

@@ -35,9 +35,9 @@ def _one_line(err: WorkflowError) -> str:
 
 
 def _check_consistency(config: dict) -> None:
-    p = config["p"]
+    p = config["modulus"]
     if "x÷y" in config["ops"] and not is_prime(p):
-        raise ConfigError(f"config key 'p': {p} is not prime, but op x÷y needs y⁻¹ mod p")
+        raise ConfigError(f"config key 'modulus': p = {p} is not prime, but op x÷y needs y⁻¹ mod p")
     model = config["model"]
     if model["d_model"] % model["n_heads"]:
         raise ConfigError(

@@ -7,8 +7,7 @@ Weights use the TransformerLens layout: W_Q, W_K, W_V are (heads, d_model, d_hea
 (no fused kernel) so that `torch.func.vmap` batches it.
 """
 
-from dataclasses import asdict, dataclass
-import json
+from dataclasses import dataclass
 import math
 
 import torch
@@ -33,13 +32,6 @@ class ModelConfig:
     @property
     def d_head(self) -> int:
         return self.d_model // self.n_heads
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> "ModelConfig":
-        return cls(**json.loads(text))
 
 
 def _init(generator: torch.Generator, *shape: int, fan_in: int) -> nn.Parameter:

@@ -38,6 +38,16 @@ STYLE = {
 plt.rcParams.update(STYLE)
 
 
+def math_name(matrix: str) -> str:
+    """A weight's name as mathtext: 'W_in' → $W_{\\mathrm{in}}$, 'W_Q' → $W_{Q}$."""
+    base, _, sub = matrix.partition("_")
+    if not sub:
+        return f"${base}$"
+    if len(sub) > 1:
+        sub = r"\mathrm{" + sub + "}"
+    return f"${base}_{{{sub}}}$"
+
+
 def new_figure(figsize=FIGSIZE):
     """A figure with its single axes."""
     fig, ax = plt.subplots(figsize=figsize)

@@ -34,7 +34,7 @@ def train_flags():
     model, opt, ckpt, train = config["model"], config["optimizer"], config["checkpoints"], config["train"]
     extra = " ".join(str(s) for s in ckpt["extra_steps"])
     return (
-        f"--p {config['p']} --train-fraction {config['train_fraction']} --steps {config['steps']} "
+        f"--p {config['modulus']} --train-fraction {config['train_fraction']} --steps {config['steps']} "
         f"--n-layers {model['n_layers']} --d-model {model['d_model']} --n-heads {model['n_heads']} "
         f"--d-mlp {model['d_mlp']} --lr {opt['lr']} --betas {opt['betas'][0]} {opt['betas'][1]} "
         f"--weight-decay {opt['weight_decay']} --per-decade {ckpt['per_decade']} "

@@ -1,0 +1,63 @@
+import torch
+
+from grokflow.model import GrokTransformer, ModelConfig
+
+CFG = ModelConfig(p=7, n_layers=2, d_model=16, n_heads=4, d_mlp=32)
+
+
+def test_named_weights_and_shapes():
+    shapes = {name: tuple(t.shape) for name, t in GrokTransformer(CFG).named_parameters()}
+    assert shapes["W_E"] == (8, 16) and shapes["W_pos"] == (3, 16) and shapes["W_U"] == (16, 8)
+    for layer in range(2):
+        assert shapes[f"blocks.{layer}.W_Q"] == (4, 16, 4)
+        assert shapes[f"blocks.{layer}.W_K"] == (4, 16, 4)
+        assert shapes[f"blocks.{layer}.W_V"] == (4, 16, 4)
+        assert shapes[f"blocks.{layer}.W_O"] == (4, 4, 16)
+        assert shapes[f"blocks.{layer}.W_in"] == (16, 32)
+        assert shapes[f"blocks.{layer}.W_out"] == (32, 16)
+
+
+def test_forward_shape_and_seeded_init():
+    tokens = torch.tensor([[1, 2, 7], [6, 0, 7]])
+    logits = GrokTransformer(CFG, seed=1)(tokens)
+    assert logits.shape == (2, 8)
+    assert torch.equal(logits, GrokTransformer(CFG, seed=1)(tokens))
+    assert not torch.equal(logits, GrokTransformer(CFG, seed=2)(tokens))
+
+
+def test_last_position_shortcut_matches_full_computation():
+    model = GrokTransformer(CFG, seed=0)
+    tokens = torch.randint(0, 7, (5, 3))
+    x = model.W_E[tokens] + model.W_pos
+    for block in model.blocks:
+        x = block(x)
+    full = model.ln_final(x)[:, -1] @ model.W_U
+    torch.testing.assert_close(model(tokens), full)
+
+
+def test_attention_is_causal():
+    model = GrokTransformer(CFG, seed=0)
+    x = torch.randn(2, 3, 16)
+    changed = x.clone()
+    changed[:, 2] += 1.0
+    block = model.blocks[0]
+    torch.testing.assert_close(block(x)[:, :2], block(changed)[:, :2])
+
+
+def test_residual_and_mlp_rescalings_leave_logits_unchanged():
+    """α on every residual writer (pre-LN undoes it) and β on W_in / 1/β on W_out (ReLU)."""
+    model = GrokTransformer(CFG, seed=0).double()
+    tokens = torch.randint(0, 7, (20, 3))
+    reference = model(tokens)
+    alpha, beta = 7.0, 0.2
+    with torch.no_grad():
+        for name, weight in model.named_parameters():
+            leaf = name.split(".")[-1]
+            if leaf in ("W_E", "W_pos", "W_O", "b_O", "W_out", "b_out"):
+                weight *= alpha
+            if leaf in ("W_in", "b_in"):
+                weight *= beta
+            if leaf == "W_out":
+                weight /= beta
+    scale = reference.abs().max()
+    assert (model(tokens) - reference).abs().max() < 1e-4 * scale

@@ -1,0 +1,107 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import torch
+
+from grokflow.checkpoints import load_checkpoint, load_model
+from grokflow.data import train_test_split
+from grokflow.model import ModelConfig
+from grokflow.schedule import checkpoint_steps
+from grokflow.training import OptimConfig, Run, StackTrainer, TrainingDiverged, TrainingJob
+
+from conftest import REPO
+
+CFG = ModelConfig(p=11, n_layers=1, d_model=16, n_heads=2, d_mlp=32)
+TRAIN_ARGS = ["--op", "x-y", "--seed", "1", "--p", "11", "--train-fraction", "0.5", "--steps", "600",
+              "--n-layers", "1", "--d-model", "16", "--n-heads", "2", "--d-mlp", "32", "--lr", "3e-3",
+              "--per-decade", "10", "--threads", "1"]
+
+
+def train_command(out, save_every_s):
+    return [sys.executable, str(REPO / "scripts/train.py"), *TRAIN_ARGS, "--out", str(out),
+            "--save-every-s", str(save_every_s)]
+
+
+def test_stack_of_two_equals_two_single_runs():
+    runs = [Run("x+y", 0, 0.5, CFG), Run("x+y", 1, 0.5, CFG)]
+    stack = StackTrainer(runs, OptimConfig(lr=3e-3))
+    singles = [StackTrainer([run], OptimConfig(lr=3e-3)) for run in runs]
+    for _ in range(5):
+        stack.train_step()
+        for single in singles:
+            single.train_step()
+    for index, single in enumerate(singles):
+        for name, tensor in single.model_tensors(0).items():
+            torch.testing.assert_close(stack.model_tensors(index)[name], tensor, rtol=1e-5, atol=1e-6)
+
+
+def test_training_job_writes_schedule_and_metrics(tmp_path):
+    schedule = checkpoint_steps(30, 5, [10])
+    job = TrainingJob([Run("x×y", 2, 0.5, CFG)], OptimConfig(), 30, schedule, [tmp_path], tmp_path / "state.pt")
+    job.run()
+    names = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert names == [f"step{s:07d}.safetensors" for s in schedule]
+    metrics = pd.read_csv(tmp_path / "metric.csv")
+    assert list(metrics.columns) == ["seed", "step", "train_loss", "train_acc", "test_loss", "test_acc"]
+    assert metrics["step"].tolist() == schedule and set(metrics["seed"]) == {2}
+    assert not (tmp_path / "state.pt").exists() and not (tmp_path / "partial").exists()
+    model, info = load_model(tmp_path / "checkpoints/step0000030.safetensors")
+    assert (info.op, info.seed, info.step, info.model) == ("x×y", 2, 30, CFG)
+    split = train_test_split("x×y", 11, 2, 0.5)
+    accuracy = (model(split.test_inputs).argmax(-1) == split.test_labels).float().mean().item()
+    assert accuracy == pytest.approx(metrics["test_acc"].iloc[-1], abs=1e-6)
+    tensors, _ = load_checkpoint(tmp_path / "checkpoints/step0000030.safetensors")
+    assert set(tensors) == set(model.state_dict())
+
+
+def test_nan_loss_stops_with_the_step_and_keeps_checkpoints(tmp_path):
+    schedule = checkpoint_steps(50, 5)
+    job = TrainingJob([Run("x+y", 0, 0.5, CFG)], OptimConfig(), 50, schedule, [tmp_path], tmp_path / "state.pt")
+    step = job.trainer.train_step
+
+    def poisoned_step():
+        if job.trainer.step == 17:
+            with torch.no_grad():
+                job.trainer.params["W_U"].fill_(float("nan"))
+        return step()
+
+    job.trainer.train_step = poisoned_step
+    with pytest.raises(TrainingDiverged, match="became nan at step 17"):
+        job.run()
+    kept = sorted(p.name for p in (tmp_path / "partial").iterdir())
+    assert kept == [f"step{s:07d}.safetensors" for s in schedule if s <= 17]
+
+
+def test_train_script_reports_divergence_without_traceback(tmp_path):
+    command = train_command(tmp_path, 60)
+    command[command.index("3e-3")] = "1e30"
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode == 0:
+        pytest.skip("this learning rate did not diverge on this platform")
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: training loss of x-y seed 1 became")
+
+
+def test_kill_at_any_point_and_resume_is_bitwise_identical(tmp_path):
+    reference, killed = tmp_path / "reference", tmp_path / "killed"
+    subprocess.run(train_command(reference, 60), check=True, capture_output=True)
+    for delay in (0.0, 0.3, 0.7):
+        process = subprocess.Popen(train_command(killed, 0.05), stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not (killed / "train_state.pt").exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(delay)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    assert (killed / "train_state.pt").exists(), "the run finished before it could be killed"
+    subprocess.run(train_command(killed, 0.05), check=True, capture_output=True)
+    final = "checkpoints/step0000600.safetensors"
+    assert (killed / final).read_bytes() == (reference / final).read_bytes()
+    for name in sorted(os.listdir(reference / "checkpoints")):
+        assert (killed / "checkpoints" / name).read_bytes() == (reference / "checkpoints" / name).read_bytes()
+    assert (killed / "metric.csv").read_text() == (reference / "metric.csv").read_text()
