@@ -5,6 +5,7 @@ import argparse
 
 import pandas as pd
 
+from grokflow.errors import run_main
 from grokflow.io import write_csv
 
 
@@ -18,4 +19,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

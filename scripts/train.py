@@ -6,14 +6,14 @@ killed at any point resumes from OUT/train_state.pt when started again with the 
 """
 
 import argparse
-import sys
 
 import torch
 
 from grokflow.data import OPS
 from grokflow.model import ModelConfig
 from grokflow.schedule import checkpoint_steps
-from grokflow.training import OptimConfig, Run, TrainingDiverged, TrainingJob
+from grokflow.errors import run_main
+from grokflow.training import OptimConfig, Run, TrainingJob
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -38,7 +38,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
+def main(argv=None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)  # subnormal floats make CPU kernels several times slower
@@ -49,13 +49,8 @@ def main(argv=None) -> int:
     schedule = checkpoint_steps(args.steps, args.per_decade, args.extra_steps)
     job = TrainingJob([run], optim, args.steps, schedule, [args.out],
                       state_path=f"{args.out}/train_state.pt", save_every_s=args.save_every_s)
-    try:
-        job.run()
-    except TrainingDiverged as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    job.run()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

@@ -105,3 +105,40 @@ def test_kill_at_any_point_and_resume_is_bitwise_identical(tmp_path):
     for name in sorted(os.listdir(reference / "checkpoints")):
         assert (killed / "checkpoints" / name).read_bytes() == (reference / "checkpoints" / name).read_bytes()
     assert (killed / "metric.csv").read_text() == (reference / "metric.csv").read_text()
+
+
+def test_state_of_another_configuration_is_not_resumed(tmp_path):
+    schedule = checkpoint_steps(20, 5)
+    first = TrainingJob([Run("x+y", 0, 0.5, CFG)], OptimConfig(lr=1e-3), 20, schedule, [tmp_path / "a"], tmp_path / "state.pt")
+    first.resume()
+    for _ in range(7):
+        first.trainer.train_step()
+    first.save_state()
+    changed = TrainingJob([Run("x+y", 0, 0.5, CFG)], OptimConfig(lr=2e-3), 20, schedule, [tmp_path / "b"], tmp_path / "state.pt")
+    changed.resume()
+    assert changed.trainer.step == 0 and changed.rows == []
+    same = TrainingJob([Run("x+y", 0, 0.5, CFG)], OptimConfig(lr=1e-3), 20, schedule, [tmp_path / "a"], tmp_path / "state.pt")
+    same.resume()
+    assert same.trainer.step == 7
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--op", "x÷y", "--p", "12"], "error: x÷y needs a prime modulus (y⁻¹ mod p), but p = 12"),
+    (["--train-fraction", "1.5"], "error: train fraction 1.5 leaves an empty train or test set"),
+])
+def test_train_script_refuses_bad_arguments_in_one_line(tmp_path, flags, message):
+    command = train_command(tmp_path, 60)
+    for flag, value in zip(flags[::2], flags[1::2]):
+        command[command.index(flag) + 1] = value
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 1 and result.stderr.strip().splitlines() == [message]
+
+
+def test_metric_script_refuses_a_file_that_is_not_a_checkpoint(tmp_path):
+    bogus = tmp_path / "notes.safetensors"
+    bogus.write_text("not a checkpoint")
+    for path, message in ((bogus, "is not a safetensors file"), (tmp_path / "missing.safetensors", "does not exist")):
+        result = subprocess.run([sys.executable, str(REPO / "scripts/metrics/effective_rank.py"), str(path),
+                                 "-o", str(tmp_path / "out.csv")], capture_output=True, text=True)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert result.stderr.strip().splitlines()[-1].startswith("error: ") and message in result.stderr

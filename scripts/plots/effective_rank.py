@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from grokflow.errors import run_main
 from grokflow.metrics.effective_rank import MATRICES
 from grokflow.plotting import (accuracy_twin, combined_legend, log_step_axis, math_name, new_figure,
                                positive_steps, save_figure, seed_band)
@@ -38,4 +39,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

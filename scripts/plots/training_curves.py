@@ -6,6 +6,7 @@ import argparse
 
 import pandas as pd
 
+from grokflow.errors import run_main
 from grokflow.plotting import (ACCURACY_COLORS, ACCURACY_LABELS, combined_legend, log_step_axis,
                                new_figure, positive_steps, save_figure, seed_band)
 
@@ -39,4 +40,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

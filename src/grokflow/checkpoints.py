@@ -11,6 +11,7 @@ from pathlib import Path
 from safetensors.torch import load_file, safe_open, save_file
 import torch
 
+from .errors import GrokflowError
 from .io import atomic_path
 from .model import GrokTransformer, ModelConfig
 
@@ -50,21 +51,28 @@ def save_checkpoint(path, tensors: dict[str, torch.Tensor], info: CheckpointInfo
         save_file(cpu, str(tmp), metadata=info.to_metadata())
 
 
+class InvalidCheckpoint(GrokflowError):
+    """A file that is not a grokflow checkpoint."""
+
+
 def read_info(path) -> CheckpointInfo:
     """The metadata of a checkpoint, without loading its tensors."""
-    with safe_open(str(path), framework="pt") as handle:
-        meta = handle.metadata()
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            meta = handle.metadata()
+    except Exception as err:  # safetensors raises its own error type for a malformed file
+        raise InvalidCheckpoint(f"{path} is not a safetensors file ({err})") from None
     if not meta or METADATA_KEY not in meta:
-        raise ValueError(f"{path} is not a grokflow checkpoint (no model metadata)")
+        raise InvalidCheckpoint(f"{path} is not a grokflow checkpoint (no grokflow metadata)")
     return CheckpointInfo.from_metadata(meta)
 
 
 def load_checkpoint(path) -> tuple[dict[str, torch.Tensor], CheckpointInfo]:
     """The tensors and metadata of one checkpoint."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    return load_file(str(path)), read_info(path)
+    info = read_info(path)
+    return load_file(str(path)), info
 
 
 def load_model(path) -> tuple[GrokTransformer, CheckpointInfo]:

@@ -8,10 +8,11 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from .data import is_prime
+from .errors import GrokflowError
 from .schedule import checkpoint_steps
 
 
-class ConfigError(ValueError):
+class ConfigError(GrokflowError):
     """A user mistake in the config; its message is one line naming the key."""
 
 

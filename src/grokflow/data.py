@@ -9,6 +9,8 @@ import zlib
 import numpy as np
 import torch
 
+from .errors import GrokflowError
+
 OPS = ("x+y", "x-y", "x×y", "x÷y")
 
 
@@ -30,7 +32,7 @@ def answer(op: str, x: np.ndarray, y: np.ndarray, p: int) -> np.ndarray:
     if op == "x÷y":
         inverse = np.array([pow(int(v), p - 2, p) for v in y], dtype=np.int64)
         return (x * inverse) % p
-    raise ValueError(f"unknown op {op!r}; expected one of {', '.join(OPS)}")
+    raise GrokflowError(f"unknown op {op!r}; expected one of {', '.join(OPS)}")
 
 
 def all_pairs(op: str, p: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -38,6 +40,8 @@ def all_pairs(op: str, p: int) -> tuple[torch.Tensor, torch.Tensor]:
 
     p² pairs, or p(p−1) for x÷y where y = 0 is excluded. Rows are ordered by x, then y.
     """
+    if op == "x÷y" and not is_prime(p):
+        raise GrokflowError(f"x÷y needs a prime modulus (y⁻¹ mod p), but p = {p}")
     x, y = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
     x, y = x.ravel(), y.ravel()
     if op == "x÷y":
@@ -71,7 +75,7 @@ def train_test_split(op: str, p: int, seed: int, train_fraction: float) -> Split
     inputs, labels = all_pairs(op, p)
     n_train = int(round(train_fraction * len(labels)))
     if not 0 < n_train < len(labels):
-        raise ValueError(f"train_fraction {train_fraction} leaves an empty train or test set")
+        raise GrokflowError(f"train fraction {train_fraction} leaves an empty train or test set")
     order = torch.from_numpy(np.random.default_rng(split_seed(op, p, seed)).permutation(len(labels)))
     train, test = order[:n_train], order[n_train:]
     return Split(inputs[train], labels[train], inputs[test], labels[test])

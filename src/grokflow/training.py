@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from .checkpoints import CheckpointInfo, checkpoint_name, save_checkpoint
 from .data import train_test_split
+from .errors import GrokflowError
 from .io import atomic_path, write_csv
 from .model import GrokTransformer, ModelConfig
 
@@ -45,7 +46,7 @@ class OptimConfig:
     weight_decay: float = 1.0
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(GrokflowError):
     """The training loss became NaN or infinite."""
 
 
@@ -142,20 +143,28 @@ class TrainingJob:
         self.state_path = Path(state_path)
         self.save_every_s = save_every_s
         self.rows: list[dict] = []
+        self.spec = repr((runs, optim, total_steps, sorted(self.schedule)))
 
     def partial_path(self, index: int, step: int) -> Path:
         return self.out_dirs[index] / "partial" / checkpoint_name(step)
 
     def save_state(self) -> None:
-        state = self.trainer.state_dict() | {"rows": self.rows}
+        state = self.trainer.state_dict() | {"rows": self.rows, "spec": self.spec}
         with atomic_path(self.state_path) as tmp:
             torch.save(state, tmp)
 
     def resume(self) -> None:
+        """Load the resume state if it belongs to this job; otherwise start from scratch."""
         if self.state_path.exists():
             state = torch.load(self.state_path, weights_only=True)
-            self.trainer.load_state_dict(state)
-            self.rows = state["rows"]
+            if state.get("spec") == self.spec:
+                self.trainer.load_state_dict(state)
+                self.rows = state["rows"]
+                return
+            tqdm.write(f"{self.state_path} belongs to another configuration: starting afresh")
+        for index in range(len(self.out_dirs)):
+            for stale in self.partial_path(index, 0).parent.glob("*.safetensors"):
+                stale.unlink()
 
     def record_checkpoint(self) -> None:
         """Evaluate every model, stage its checkpoint, append its metric row, save the state."""

@@ -11,6 +11,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from ..checkpoints import CheckpointInfo, load_checkpoint
+from ..errors import run_main
 from ..io import write_csv
 
 Measure = Callable[[dict, CheckpointInfo], list[dict]]
@@ -26,8 +27,12 @@ def checkpoint_table(paths, measure: Measure) -> pd.DataFrame:
     return frame.sort_values(["seed", "step"], kind="stable", ignore_index=True)
 
 
-def metric_main(description: str, measure: Measure, argv=None) -> None:
+def metric_main(description: str, measure: Measure) -> None:
     """The command line shared by the metric scripts: checkpoints in, one CSV out."""
+    run_main(lambda: _metric_cli(description, measure))
+
+
+def _metric_cli(description: str, measure: Measure, argv=None) -> None:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("checkpoints", nargs="+", help="checkpoint files (any seeds, any steps)")
     parser.add_argument("--output", "-o", required=True, help="CSV to write")
