@@ -23,6 +23,7 @@ localrules:
 rule all_csvs:
     input:
         expand("results/{op}/{table}.csv", op=OPS, table=["metric", "effective_rank"]),
+        rules.grokking_summary.output,
 
 
 rule all_figures:

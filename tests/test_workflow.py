@@ -85,6 +85,14 @@ def test_csvs_are_well_formed_and_join(workdir, ci_config, finished):
         assert joined["test_acc"].notna().all()
 
 
+def test_grokking_summary_has_every_run(workdir, ci_config, finished):
+    summary = pd.read_csv(workdir / "results/grokking_summary.csv")
+    assert list(summary.columns) == ["op", "seed", "memorised_step", "grokked_step", "delay_ratio",
+                                     "final_train_acc", "final_test_acc"]
+    assert sorted(zip(summary["op"], summary["seed"])) == sorted(
+        (op, seed) for op in ci_config["ops"] for seed in ci_config["seeds"])
+
+
 def test_every_figure_is_a_png_and_a_pdf(workdir, ci_config, finished):
     for op in ci_config["ops"]:
         figures = workdir / f"results/{op}/figures"

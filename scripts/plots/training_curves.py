@@ -7,7 +7,7 @@ import argparse
 import pandas as pd
 
 from grokflow.errors import run_main
-from grokflow.plotting import (ACCURACY_COLORS, ACCURACY_LABELS, combined_legend, log_step_axis,
+from grokflow.plotting import (ACCURACY_COLORS, combined_legend, log_step_axis,
                                new_figure, positive_steps, save_figure, seed_band)
 
 
@@ -16,7 +16,7 @@ def plot_curves(metrics: pd.DataFrame, kind: str, png_path: str) -> None:
     fig, ax = new_figure()
     for split in ("train", "test"):
         seed_band(ax, positive_steps(metrics), f"{split}_{kind}", color=ACCURACY_COLORS[f"{split}_acc"],
-                  linestyle="--" if split == "train" else "-", label=ACCURACY_LABELS[f"{split}_acc"].replace("accuracy", kind))
+                  linestyle="--" if split == "train" else "-", label=split)
     log_step_axis(ax)
     if kind == "loss":
         ax.set_yscale("log")

@@ -1,4 +1,5 @@
 # Included first by the Snakefile: config validation, the checkpoint schedule, paths and input functions.
+import math
 import sys
 
 from grokflow.checkpoints import checkpoint_name
@@ -44,4 +45,4 @@ def train_flags():
 
 def train_runtime_minutes():
     """A generous wall-time estimate for one CPU training job (about 50 ms per step)."""
-    return 10 + config["steps"] * 0.05 / 60
+    return 10 + math.ceil(config["steps"] * 0.05 / 60)

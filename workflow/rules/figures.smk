@@ -1,7 +1,8 @@
 rule training_curves:
     """Accuracy and loss against step (the grokking curves) of one op."""
     input:
-        "results/{op}/metric.csv",
+        metrics="results/{op}/metric.csv",
+        script="scripts/plots/training_curves.py",
     output:
         accuracy=multiext("results/{op}/figures/accuracy", ".png", ".pdf"),
         loss=multiext("results/{op}/figures/loss", ".png", ".pdf"),
@@ -13,7 +14,7 @@ rule training_curves:
     conda:
         ENV
     shell:
-        "python scripts/plots/training_curves.py --metrics {input:q} "
+        "python {input.script:q} --metrics {input.metrics:q} "
         "--accuracy {output.accuracy[0]:q} --loss {output.loss[0]:q} > {log:q} 2>&1"
 
 
@@ -22,6 +23,7 @@ rule plot_effective_rank:
     input:
         erank="results/{op}/effective_rank.csv",
         metrics="results/{op}/metric.csv",
+        script="scripts/plots/effective_rank.py",
     output:
         expand("results/{{op}}/figures/effective_rank/{matrix}{ext}", matrix=MATRICES, ext=(".png", ".pdf")),
     params:
@@ -34,5 +36,5 @@ rule plot_effective_rank:
     conda:
         ENV
     shell:
-        "python scripts/plots/effective_rank.py --erank {input.erank:q} --metrics {input.metrics:q} "
+        "python {input.script:q} --erank {input.erank:q} --metrics {input.metrics:q} "
         "--outdir {params.outdir:q} > {log:q} 2>&1"

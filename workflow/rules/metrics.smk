@@ -1,7 +1,8 @@
 rule effective_rank:
     """Spectral entropy and effective rank of every 2-D linear map, every checkpoint and seed."""
     input:
-        run_checkpoints,
+        checkpoints=run_checkpoints,
+        script="scripts/metrics/effective_rank.py",
     output:
         "results/{op}/effective_rank.csv",
     log:
@@ -12,4 +13,4 @@ rule effective_rank:
     conda:
         ENV
     shell:
-        "python scripts/metrics/effective_rank.py {input:q} --output {output:q} > {log:q} 2>&1"
+        "python {input.script:q} {input.checkpoints:q} --output {output:q} > {log:q} 2>&1"

@@ -1,6 +1,8 @@
 rule train:
     """Train one (op, seed). Resumes from its train_state.pt (kept outside the declared outputs,
     so that Snakemake's clean-up of an interrupted job does not delete it)."""
+    input:
+        script="scripts/train.py",
     output:
         checkpoints=CHECKPOINTS,
         metrics=f"{RUN_DIR}/metric.csv",
@@ -16,14 +18,15 @@ rule train:
     conda:
         ENV
     shell:
-        "python scripts/train.py --op {wildcards.op:q} --seed {wildcards.seed} {params.flags} "
+        "python {input.script:q} --op {wildcards.op:q} --seed {wildcards.seed} {params.flags} "
         "--out {params.out:q} --threads {threads} > {log:q} 2>&1"
 
 
 rule metric_table:
     """All seeds' metric.csv of one op in one table."""
     input:
-        seed_metric_csvs,
+        csvs=seed_metric_csvs,
+        script="scripts/combine_metrics.py",
     output:
         "results/{op}/metric.csv",
     log:
@@ -34,4 +37,24 @@ rule metric_table:
     conda:
         ENV
     shell:
-        "python scripts/combine_metrics.py {input:q} --output {output:q} > {log:q} 2>&1"
+        "python {input.script:q} {input.csvs:q} --output {output:q} > {log:q} 2>&1"
+
+
+rule grokking_summary:
+    """Memorisation and grokking step of every op and seed, in one table."""
+    input:
+        metrics=expand("results/{op}/metric.csv", op=OPS),
+        script="scripts/grokking_summary.py",
+    output:
+        "results/grokking_summary.csv",
+    params:
+        ops=" ".join(f"'{op}'" for op in OPS),
+    log:
+        "results/logs/grokking_summary.log",
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} --metrics {input.metrics:q} --ops {params.ops} --output {output:q} > {log:q} 2>&1"
