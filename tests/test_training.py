@@ -1,4 +1,5 @@
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -142,3 +143,23 @@ def test_metric_script_refuses_a_file_that_is_not_a_checkpoint(tmp_path):
                                  "-o", str(tmp_path / "out.csv")], capture_output=True, text=True)
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert result.stderr.strip().splitlines()[-1].startswith("error: ") and message in result.stderr
+
+
+def test_a_job_killed_while_publishing_resumes_and_publishes_again(tmp_path, monkeypatch):
+    import grokflow.training as training
+
+    def make_job():
+        return TrainingJob([Run("x-y", 0, 0.5, CFG)], OptimConfig(), 25, checkpoint_steps(25, 5), [tmp_path],
+                           tmp_path / "state.pt")
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "write_csv", killed)
+    with pytest.raises(KeyboardInterrupt):
+        make_job().run()
+    shutil.rmtree(tmp_path / "checkpoints")  # what Snakemake does to an incomplete job's outputs
+    monkeypatch.undo()
+    make_job().run()
+    assert len(list((tmp_path / "checkpoints").iterdir())) == len(checkpoint_steps(25, 5))
+    assert (tmp_path / "metric.csv").exists() and not (tmp_path / "partial").exists()

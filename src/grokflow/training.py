@@ -11,6 +11,8 @@ On CPU a rule trains a stack of one (op, seed); the GPU engine stacks many.
 from dataclasses import dataclass
 import copy
 import math
+import os
+import shutil
 import time
 from pathlib import Path
 
@@ -211,16 +213,23 @@ class TrainingJob:
         self.finish()
 
     def finish(self) -> None:
-        """Move staged checkpoints into place, write metric.csv, drop the resume state."""
+        """Publish the staged checkpoints and metric.csv, then drop the resume state.
+
+        Checkpoints are hard-linked, not moved: if the job dies here, Snakemake deletes the
+        incomplete outputs, and the rerun resumes from the state and publishes the staged
+        files again.
+        """
         frame = pd.DataFrame(self.rows)
         for index, out in enumerate(self.out_dirs):
+            (out / "checkpoints").mkdir(parents=True, exist_ok=True)
             for step in sorted(self.schedule):
                 target = out / "checkpoints" / checkpoint_name(step)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self.partial_path(index, step).replace(target)
+                target.unlink(missing_ok=True)
+                os.link(self.partial_path(index, step), target)
             write_csv(frame[frame["index"] == index][METRIC_COLUMNS], out / "metric.csv")
-            (out / "partial").rmdir()
         self.state_path.unlink()
+        for out in self.out_dirs:
+            shutil.rmtree(out / "partial")
 
 
 def _postfix(row: dict) -> dict[str, str]:

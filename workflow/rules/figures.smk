@@ -8,6 +8,7 @@ rule training_curves:
         loss=multiext("results/{op}/figures/loss", ".png", ".pdf"),
     log:
         "results/logs/figures/training_curves/{op}.log",
+    threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
@@ -30,6 +31,7 @@ rule plot_effective_rank:
         outdir="results/{op}/figures/effective_rank",
     log:
         "results/logs/figures/effective_rank/{op}.log",
+    threads: 1
     resources:
         mem_mb=1000,
         runtime=10,

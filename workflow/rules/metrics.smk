@@ -7,6 +7,7 @@ rule effective_rank:
         "results/{op}/effective_rank.csv",
     log:
         "results/logs/effective_rank/{op}.log",
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=30,

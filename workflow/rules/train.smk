@@ -31,6 +31,7 @@ rule metric_table:
         "results/{op}/metric.csv",
     log:
         "results/logs/metric_table/{op}.log",
+    threads: 1
     resources:
         mem_mb=500,
         runtime=5,
@@ -51,6 +52,7 @@ rule grokking_summary:
         ops=" ".join(f"'{op}'" for op in OPS),
     log:
         "results/logs/grokking_summary.log",
+    threads: 1
     resources:
         mem_mb=500,
         runtime=5,
