@@ -4,8 +4,8 @@
 Output columns: seed, step, layer (−1 for W_E, W_pos, W_U), matrix, spectral_entropy, erank.
 """
 
-from grokflow.metrics.effective_rank import effective_rank_rows
+from grokflow.metrics.effective_rank import effective_rank_rows, tensor_names
 from grokflow.metrics.runner import metric_main
 
 if __name__ == "__main__":
-    metric_main(__doc__, lambda tensors, info: effective_rank_rows(tensors))
+    metric_main(__doc__, effective_rank_rows, tensor_names)

@@ -1,40 +1,71 @@
-"""Run a per-checkpoint measure over many checkpoints and write one long-format CSV.
+"""Run a metric over many checkpoints and write one long-format CSV.
 
-Every metric script is this runner plus a function `measure(tensors, info) -> list[dict]`;
-the rows get `seed` and `step` first so that each metric CSV joins `metric.csv` on (seed, step).
+A metric is a function `measure(stacked, infos, args) -> list[list[dict]]` and a function
+`names(model_config)` of the tensors it reads: `stacked` maps each of those names to the tensors
+of a chunk of checkpoints stacked along a leading axis, so the linear algebra runs batched over
+checkpoints; measure returns, for each checkpoint of the chunk, its rows. The runner adds `seed` and `step` first, so that every metric CSV joins `metric.csv` on
+(seed, step), and writes the CSV atomically.
 """
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pandas as pd
+from safetensors import safe_open
+import torch
 from tqdm import tqdm
 
-from ..checkpoints import CheckpointInfo, load_checkpoint
-from ..errors import run_main
+from ..checkpoints import CheckpointInfo, read_info
+from ..model import ModelConfig
+from ..errors import GrokflowError, run_main
 from ..io import write_csv
 
-Measure = Callable[[dict, CheckpointInfo], list[dict]]
+Measure = Callable[[dict[str, torch.Tensor], list[CheckpointInfo], argparse.Namespace], list[list[dict]]]
+TensorNames = Callable[[ModelConfig], Sequence[str]]
+CHUNK = 64
 
 
-def checkpoint_table(paths, measure: Measure) -> pd.DataFrame:
-    """measure() applied to every checkpoint, as one frame sorted by (seed, step)."""
+def load_stack(paths: Sequence, names: TensorNames) -> tuple[dict[str, torch.Tensor], list[CheckpointInfo]]:
+    """The tensors names(model) of every checkpoint in `paths`, stacked along a new first axis."""
+    infos = [read_info(path) for path in paths]
+    if len({info.model for info in infos}) > 1:
+        raise GrokflowError("the checkpoints given to one metric must share one model config")
+    names = names(infos[0].model)
+    tensors: dict[str, list[torch.Tensor]] = {name: [] for name in names}
+    for path in paths:
+        with safe_open(str(path), framework="pt") as handle:
+            for name in names:
+                tensors[name].append(handle.get_tensor(name))
+    return {name: torch.stack(values) for name, values in tensors.items()}, infos
+
+
+def checkpoint_table(paths: Sequence, measure: Measure, names: TensorNames, args=None) -> pd.DataFrame:
+    """measure() over every checkpoint, in chunks, as one frame sorted by (seed, step)."""
     rows = []
-    for path in tqdm(paths, desc="checkpoints", unit="ckpt", mininterval=2.0):
-        tensors, info = load_checkpoint(path)
-        rows.extend({"seed": info.seed, "step": info.step} | row for row in measure(tensors, info))
+    chunks = [paths[start : start + CHUNK] for start in range(0, len(paths), CHUNK)]
+    with tqdm(total=len(paths), desc="checkpoints", unit="ckpt", mininterval=2.0) as bar:
+        for chunk in chunks:
+            stacked, infos = load_stack(chunk, names)
+            for info, checkpoint_rows in zip(infos, measure(stacked, infos, args), strict=True):
+                rows.extend({"seed": info.seed, "step": info.step} | row for row in checkpoint_rows)
+            bar.update(len(chunk))
     frame = pd.DataFrame(rows)
     return frame.sort_values(["seed", "step"], kind="stable", ignore_index=True)
 
 
-def metric_main(description: str, measure: Measure) -> None:
-    """The command line shared by the metric scripts: checkpoints in, one CSV out."""
-    run_main(lambda: _metric_cli(description, measure))
+def metric_main(description: str, measure: Measure, names: TensorNames, add_arguments=None) -> None:
+    """The command line shared by the metric scripts: checkpoints in, one CSV out.
 
+    `add_arguments(parser)` may add the metric's own options; they reach measure() as `args`.
+    """
+    def main():
+        parser = argparse.ArgumentParser(description=description,
+                                         formatter_class=argparse.RawDescriptionHelpFormatter)
+        parser.add_argument("checkpoints", nargs="+", help="checkpoint files (any seeds, any steps)")
+        parser.add_argument("--output", "-o", required=True, help="CSV to write")
+        if add_arguments:
+            add_arguments(parser)
+        args = parser.parse_args()
+        write_csv(checkpoint_table(args.checkpoints, measure, names, args), args.output)
 
-def _metric_cli(description: str, measure: Measure, argv=None) -> None:
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("checkpoints", nargs="+", help="checkpoint files (any seeds, any steps)")
-    parser.add_argument("--output", "-o", required=True, help="CSV to write")
-    args = parser.parse_args(argv)
-    write_csv(checkpoint_table(args.checkpoints, measure), args.output)
+    run_main(main)
