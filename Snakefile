@@ -12,6 +12,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/summary.smk"
 
 
 localrules:
@@ -22,14 +23,13 @@ localrules:
 
 rule all_csvs:
     input:
-        expand("results/{op}/{table}.csv", op=OPS, table=["metric", "effective_rank"]),
+        expand("results/{op}/{table}.csv", op=OPS, table=OP_TABLES),
         rules.grokking_summary.output,
 
 
 rule all_figures:
     input:
-        expand(rules.training_curves.output, op=OPS),
-        expand(rules.plot_effective_rank.output, op=OPS),
+        [figure.replace(".png", ext) for op in OPS for figure in op_figures(op) for ext in (".png", ".pdf")],
 
 
 rule all:
@@ -37,3 +37,5 @@ rule all:
     input:
         rules.all_csvs.input,
         rules.all_figures.input,
+        expand("results/{op}/summary.md", op=OPS),
+        "results/summary.md",

@@ -57,7 +57,8 @@ def finished(workdir):
 
 
 def test_single_target_builds_only_its_inputs(finished):
-    assert finished == [("effective_rank", "op=x-y"), ("train", "op=x-y, seed=0"), ("train", "op=x-y, seed=1")]
+    assert finished == [("checkpoint_metric", "op=x-y, metric=effective_rank"),
+                        ("train", "op=x-y, seed=0"), ("train", "op=x-y, seed=1")]
 
 
 def test_every_checkpoint_exists_and_loads(workdir, ci_config, finished):
@@ -68,6 +69,10 @@ def test_every_checkpoint_exists_and_loads(workdir, ci_config, finished):
             for step in schedule(ci_config):
                 info = read_info(folder / f"checkpoints/step{step:07d}.safetensors")
                 assert (info.op, info.seed, info.step) == (op, seed, step)
+
+
+PER_CHECKPOINT_TABLES = ["effective_rank", "qk_circuit_diagonal", "psd", "cosine", "gini_ipr",
+                         "phase_coherence", "fourier_basis", "group_representation"]
 
 
 def test_csvs_are_well_formed_and_join(workdir, ci_config, finished):
@@ -81,8 +86,24 @@ def test_csvs_are_well_formed_and_join(workdir, ci_config, finished):
         assert list(erank.columns) == ["seed", "step", "layer", "matrix", "spectral_entropy", "erank"]
         assert set(erank["matrix"]) == set(MATRICES)
         assert erank["erank"].notna().all() and (erank["erank"] >= 1).all()
-        joined = erank.merge(metrics, on=["seed", "step"], how="left")
-        assert joined["test_acc"].notna().all()
+        for table in PER_CHECKPOINT_TABLES:
+            frame = pd.read_csv(workdir / f"results/{op}/{table}.csv")
+            assert {"seed", "step"} <= set(frame.columns), table
+            assert set(zip(frame["seed"], frame["step"])) == set(zip(metrics["seed"], metrics["step"])), table
+        spectra = pd.read_csv(workdir / f"results/{op}/qk_circuit.csv")
+        assert set(spectra["step"]) == {s for s in ci_config["checkpoints"]["extra_steps"] if s in steps}
+        keys = pd.read_csv(workdir / f"results/{op}/key_frequencies.csv")
+        assert len(keys) >= 1 and keys["cumulative_fraction"].iloc[-1] >= ci_config["metrics"]["key_energy_fraction"]
+
+
+def test_summaries_link_existing_figures(workdir, ci_config, finished):
+    for op in ci_config["ops"]:
+        summary = workdir / f"results/{op}/summary.md"
+        text = summary.read_text()
+        links = re.findall(r"\]\(([^)]+\.png)\)", text)
+        assert links and all((summary.parent / link).exists() for link in links)
+    overview = (workdir / "results/summary.md").read_text()
+    assert all(f"{op}/summary.md" in overview for op in ci_config["ops"])
 
 
 def test_grokking_summary_has_every_run(workdir, ci_config, finished):
@@ -93,26 +114,36 @@ def test_grokking_summary_has_every_run(workdir, ci_config, finished):
         (op, seed) for op in ci_config["ops"] for seed in ci_config["seeds"])
 
 
+FIGURES = ["accuracy", "loss", "psd", "fourier_sparsity", "fourier_top_k", "qk_circuit_diagonal", "cosine",
+           "gini_ipr", "phase_coherence", "group_representation", *(f"effective_rank/{m}" for m in MATRICES)]
+
+
 def test_every_figure_is_a_png_and_a_pdf(workdir, ci_config, finished):
+    spectra = [f"qk_circuit/step{s}" for s in ci_config["checkpoints"]["extra_steps"] if s <= ci_config["steps"]]
     for op in ci_config["ops"]:
         figures = workdir / f"results/{op}/figures"
-        stems = ["accuracy", "loss"] + [f"effective_rank/{m}" for m in MATRICES]
-        for stem in stems:
-            assert (figures / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-            assert (figures / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
+        for stem in FIGURES + spectra:
+            assert (figures / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", stem
+            assert (figures / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-", stem
 
 
 def test_a_changed_checkpoint_reruns_only_its_op(workdir, ci_config, finished):
     assert "Nothing to be done" in snakemake(workdir, "-n", "all").stdout
     final = workdir / f"results/x+y/seed0/checkpoints/step{ci_config['steps']:07d}.safetensors"
-    expected = [("all", ""), ("effective_rank", "op=x+y"), ("plot_effective_rank", "op=x+y")]
     # Snakemake >= 9.18 skips a touched input whose checksum is unchanged (files < 1 MB) ...
     os.utime(final)
-    assert sorted(planned_jobs(snakemake(workdir, "-n", "all", "--max-checksum-file-size", "0"))) == expected
+    touched = planned_jobs(snakemake(workdir, "-n", "all", "--max-checksum-file-size", "0"))
     # ... and reruns on a real change of content.
     tensors, info = load_checkpoint(final)
     save_checkpoint(final, tensors | {"W_U": 1.01 * tensors["W_U"]}, info)
-    assert sorted(planned_jobs(snakemake(workdir, "-n", "all"))) == expected
+    changed = planned_jobs(snakemake(workdir, "-n", "all"))
+    for jobs in (touched, changed):
+        assert ("checkpoint_metric", "op=x+y, metric=effective_rank") in jobs
+        assert ("key_frequencies", "op=x+y") in jobs and ("mechanism_summary", "op=x+y") in jobs
+        others = [(rule, wc) for rule, wc in jobs if rule not in ("all", "mechanism_summary_all")]
+        assert all("op=x+y" in wc for _, wc in others), others
+        assert not any(rule in ("train", "qk_circuit") for rule, _ in jobs)
+    assert sorted(touched) == sorted(changed)
 
 
 def test_dag_is_valid_dot(workdir):

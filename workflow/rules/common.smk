@@ -1,5 +1,6 @@
 # Included first by the Snakefile: config validation, the checkpoint schedule, paths and input functions.
 import math
+import shlex
 import sys
 
 from grokflow.checkpoints import checkpoint_name
@@ -19,11 +20,46 @@ SCHEDULE = schedule(config)
 RUN_DIR = "results/{op}/seed{seed}"
 CHECKPOINTS = [f"{RUN_DIR}/checkpoints/{checkpoint_name(step)}" for step in SCHEDULE]
 ENV = "../../envs/grokflow.yaml"
+SPECTRUM_STEPS = [step for step in SCHEDULE if step in config["checkpoints"]["extra_steps"]]
+# Metrics computed at every checkpoint by one script each: scripts/metrics/{metric}.py.
+CHECKPOINT_METRICS = [
+    "effective_rank",
+    "qk_circuit_diagonal",
+    "psd",
+    "cosine",
+    "gini_ipr",
+    "phase_coherence",
+    "fourier_basis",
+    "group_representation",
+]
+METRIC_OPTIONS = {
+    "fourier_basis": f"--top-k {config['metrics']['fourier_top_k']}",
+    "group_representation": f"--rank-energy {config['metrics']['group_rank_energy']}",
+}
+# Figures of one table against step with accuracy: scripts/plots/{name}.py and its table flag.
+TABLE_FLAGS = {
+    "qk_circuit_diagonal": "--diagonal",
+    "cosine": "--cosine",
+    "gini_ipr": "--gini-ipr",
+    "phase_coherence": "--phase",
+    "group_representation": "--group",
+}
+# Tables the mechanism summary reads, and every CSV of an op.
+SUMMARY_TABLES = [name for name in CHECKPOINT_METRICS if name != "psd"]
+OP_TABLES = ["metric", *CHECKPOINT_METRICS, "qk_circuit", "key_frequencies"]
 
 
-def run_checkpoints(wildcards):
-    """Every checkpoint of every seed of the op."""
-    return [path.format(op=wildcards.op, seed=seed) for seed in SEEDS for path in CHECKPOINTS]
+def checkpoints_at(steps):
+    """An input function: the checkpoints of every seed of the op at the given steps."""
+
+    def paths(wildcards):
+        return [
+            f"{RUN_DIR}/checkpoints/{checkpoint_name(step)}".format(op=wildcards.op, seed=seed)
+            for seed in SEEDS
+            for step in steps
+        ]
+
+    return paths
 
 
 def seed_metric_csvs(wildcards):
@@ -46,3 +82,13 @@ def train_flags():
 def train_runtime_minutes():
     """A generous wall-time estimate for one CPU training job (about 50 ms per step)."""
     return 10 + math.ceil(config["steps"] * 0.05 / 60)
+
+
+def op_figures(op):
+    """Every figure (PNG) of an op; each has a PDF beside it."""
+    figures = [
+        "accuracy", "loss", "psd", "fourier_sparsity", "fourier_top_k", *TABLE_FLAGS,
+        *(f"effective_rank/{matrix}" for matrix in MATRICES),
+        *(f"qk_circuit/step{step}" for step in SPECTRUM_STEPS),
+    ]
+    return [f"results/{op}/figures/{name}.png" for name in figures]

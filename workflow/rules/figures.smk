@@ -4,8 +4,10 @@ rule training_curves:
         metrics="results/{op}/metric.csv",
         script="scripts/plots/training_curves.py",
     output:
-        accuracy=multiext("results/{op}/figures/accuracy", ".png", ".pdf"),
-        loss=multiext("results/{op}/figures/loss", ".png", ".pdf"),
+        accuracy="results/{op}/figures/accuracy.png",
+        accuracy_pdf="results/{op}/figures/accuracy.pdf",
+        loss="results/{op}/figures/loss.png",
+        loss_pdf="results/{op}/figures/loss.pdf",
     log:
         "results/logs/figures/training_curves/{op}.log",
     threads: 1
@@ -16,7 +18,7 @@ rule training_curves:
         ENV
     shell:
         "python {input.script:q} --metrics {input.metrics:q} "
-        "--accuracy {output.accuracy[0]:q} --loss {output.loss[0]:q} > {log:q} 2>&1"
+        "--accuracy {output.accuracy:q} --loss {output.loss:q} > {log:q} 2>&1"
 
 
 rule plot_effective_rank:
@@ -40,3 +42,94 @@ rule plot_effective_rank:
     shell:
         "python {input.script:q} --erank {input.erank:q} --metrics {input.metrics:q} "
         "--outdir {params.outdir:q} > {log:q} 2>&1"
+
+
+rule metric_figure:
+    """A metric against step with accuracy on a twin axis (one file per metric)."""
+    input:
+        table="results/{op}/{figure}.csv",
+        metrics="results/{op}/metric.csv",
+        script="scripts/plots/{figure}.py",
+    output:
+        png="results/{op}/figures/{figure}.png",
+        pdf="results/{op}/figures/{figure}.pdf",
+    wildcard_constraints:
+        figure="|".join(TABLE_FLAGS),
+    params:
+        flag=lambda wildcards: TABLE_FLAGS[wildcards.figure],
+    log:
+        "results/logs/figures/{figure}/{op}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} {params.flag} {input.table:q} --metrics {input.metrics:q} "
+        "--output {output.png:q} > {log:q} 2>&1"
+
+
+rule qk_circuit_spectrum:
+    """One 2-D spectrum heatmap of the QK circuit per extra step."""
+    input:
+        spectra="results/{op}/qk_circuit.csv",
+        script="scripts/plots/qk_circuit_spectrum.py",
+    output:
+        expand("results/{{op}}/figures/qk_circuit/step{step}{ext}", step=SPECTRUM_STEPS, ext=(".png", ".pdf")),
+    params:
+        outdir="results/{op}/figures/qk_circuit",
+    log:
+        "results/logs/figures/qk_circuit_spectrum/{op}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} --spectra {input.spectra:q} --outdir {params.outdir:q} > {log:q} 2>&1"
+
+
+rule psd_heatmap:
+    """W_E's Fourier power per frequency (rows) against step (columns)."""
+    input:
+        psd="results/{op}/psd.csv",
+        script="scripts/plots/psd.py",
+    output:
+        png="results/{op}/figures/psd.png",
+        pdf="results/{op}/figures/psd.pdf",
+    log:
+        "results/logs/figures/psd/{op}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} --psd {input.psd:q} --output {output.png:q} > {log:q} 2>&1"
+
+
+rule fourier_basis_figures:
+    """Fourier sparsity (L1/L2) and top-k energy of W_E and W_U, with accuracy."""
+    input:
+        fourier="results/{op}/fourier_basis.csv",
+        metrics="results/{op}/metric.csv",
+        script="scripts/plots/fourier_basis.py",
+    output:
+        sparsity="results/{op}/figures/fourier_sparsity.png",
+        sparsity_pdf="results/{op}/figures/fourier_sparsity.pdf",
+        energy="results/{op}/figures/fourier_top_k.png",
+        energy_pdf="results/{op}/figures/fourier_top_k.pdf",
+    log:
+        "results/logs/figures/fourier_basis/{op}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} --fourier {input.fourier:q} --metrics {input.metrics:q} "
+        "--sparsity-output {output.sparsity:q} --energy-output {output.energy:q} > {log:q} 2>&1"

@@ -1,17 +1,62 @@
-rule effective_rank:
-    """Spectral entropy and effective rank of every 2-D linear map, every checkpoint and seed."""
+rule checkpoint_metric:
+    """One metric of every checkpoint of every seed of an op, batched in one process."""
     input:
-        checkpoints=run_checkpoints,
-        script="scripts/metrics/effective_rank.py",
+        checkpoints=checkpoints_at(SCHEDULE),
+        script="scripts/metrics/{metric}.py",
     output:
-        "results/{op}/effective_rank.csv",
+        "results/{op}/{metric}.csv",
+    wildcard_constraints:
+        metric="|".join(CHECKPOINT_METRICS),
+    params:
+        options=lambda wildcards: METRIC_OPTIONS.get(wildcards.metric, ""),
     log:
-        "results/logs/effective_rank/{op}.log",
+        "results/logs/{metric}/{op}.log",
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=4000,
         runtime=30,
     conda:
         ENV
     shell:
+        "python {input.script:q} {input.checkpoints:q} {params.options} --output {output:q} > {log:q} 2>&1"
+
+
+rule qk_circuit:
+    """2-D Fourier spectrum of W_E W_Q W_Kᵀ W_Eᵀ at the config's extra steps."""
+    input:
+        checkpoints=checkpoints_at(SPECTRUM_STEPS),
+        script="scripts/metrics/qk_circuit.py",
+    output:
+        "results/{op}/qk_circuit.csv",
+    log:
+        "results/logs/qk_circuit/{op}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
         "python {input.script:q} {input.checkpoints:q} --output {output:q} > {log:q} 2>&1"
+
+
+rule key_frequencies:
+    """The frequencies that carry most of W_E's Fourier power at the end of training."""
+    input:
+        checkpoints=checkpoints_at(SCHEDULE[-1:]),
+        script="scripts/metrics/key_frequencies.py",
+    output:
+        "results/{op}/key_frequencies.csv",
+    params:
+        energy=config["metrics"]["key_energy_fraction"],
+    log:
+        "results/logs/key_frequencies/{op}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} {input.checkpoints:q} --energy-fraction {params.energy} "
+        "--output {output:q} > {log:q} 2>&1"

@@ -49,7 +49,7 @@ rule grokking_summary:
     output:
         "results/grokking_summary.csv",
     params:
-        ops=" ".join(f"'{op}'" for op in OPS),
+        ops=" ".join(shlex.quote(op) for op in OPS),
     log:
         "results/logs/grokking_summary.log",
     threads: 1

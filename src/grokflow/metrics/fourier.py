@@ -14,13 +14,13 @@ import torch
 
 
 def number_embeddings(tensors: dict[str, torch.Tensor], p: int) -> torch.Tensor:
-    """E (p × d_model): the rows of W_E for the numbers 0 … p−1 (without '='), in float64."""
-    return tensors["W_E"][:p].double()
+    """E (… × p × d_model): the rows of W_E for the numbers 0 … p−1 (without '='), in float64."""
+    return tensors["W_E"][..., :p, :].double()
 
 
 def number_unembeddings(tensors: dict[str, torch.Tensor], p: int) -> torch.Tensor:
-    """U (p × d_model): the columns of W_U for the numbers 0 … p−1, as rows, in float64."""
-    return tensors["W_U"][:, :p].T.double()
+    """U (… × p × d_model): the columns of W_U for the numbers 0 … p−1, as rows, in float64."""
+    return tensors["W_U"][..., :p].transpose(-1, -2).double()
 
 
 def fourier_basis(p: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -38,13 +38,13 @@ def fourier_basis(p: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def power_per_frequency(matrix: torch.Tensor) -> torch.Tensor:
-    """|F(k)|² of every column of `matrix` (p × d) over x, summed over columns: shape (⌊p/2⌋+1,).
+    """|F(k)|² of every column of `matrix` (… × p × d) over x, summed over columns: (… × ⌊p/2⌋+1).
 
     Frequencies 1 … ⌈p/2⌉−1 stand for both k and p−k, so their power is doubled; the spectrum then
     sums to p·‖matrix‖²_F (Parseval).
     """
-    p = matrix.shape[0]
-    power = torch.fft.rfft(matrix.double(), dim=0).abs().square().sum(dim=1)
+    p = matrix.shape[-2]
+    power = torch.fft.rfft(matrix.double(), dim=-2).abs().square().sum(dim=-1)
     doubled = torch.ones_like(power)
-    doubled[1 : (p + 1) // 2] = 2.0
+    doubled[..., 1 : (p + 1) // 2] = 2.0
     return power * doubled

@@ -20,9 +20,9 @@ from ..model import ModelConfig
 from ..errors import GrokflowError, run_main
 from ..io import write_csv
 
+CHUNK = 64
 Measure = Callable[[dict[str, torch.Tensor], list[CheckpointInfo], argparse.Namespace], list[list[dict]]]
 TensorNames = Callable[[ModelConfig], Sequence[str]]
-CHUNK = 64
 
 
 def load_stack(paths: Sequence, names: TensorNames) -> tuple[dict[str, torch.Tensor], list[CheckpointInfo]]:
@@ -39,10 +39,11 @@ def load_stack(paths: Sequence, names: TensorNames) -> tuple[dict[str, torch.Ten
     return {name: torch.stack(values) for name, values in tensors.items()}, infos
 
 
-def checkpoint_table(paths: Sequence, measure: Measure, names: TensorNames, args=None) -> pd.DataFrame:
-    """measure() over every checkpoint, in chunks, as one frame sorted by (seed, step)."""
+def checkpoint_table(paths: Sequence, measure: Measure, names: TensorNames, args=None,
+                     chunk: int = CHUNK) -> pd.DataFrame:
+    """measure() over every checkpoint, `chunk` at a time, as one frame sorted by (seed, step)."""
     rows = []
-    chunks = [paths[start : start + CHUNK] for start in range(0, len(paths), CHUNK)]
+    chunks = [paths[start : start + chunk] for start in range(0, len(paths), chunk)]
     with tqdm(total=len(paths), desc="checkpoints", unit="ckpt", mininterval=2.0) as bar:
         for chunk in chunks:
             stacked, infos = load_stack(chunk, names)
@@ -63,9 +64,13 @@ def metric_main(description: str, measure: Measure, names: TensorNames, add_argu
                                          formatter_class=argparse.RawDescriptionHelpFormatter)
         parser.add_argument("checkpoints", nargs="+", help="checkpoint files (any seeds, any steps)")
         parser.add_argument("--output", "-o", required=True, help="CSV to write")
+        parser.add_argument("--chunk", type=int, default=CHUNK,
+                            help=f"checkpoints measured in one batch (memory against speed; default {CHUNK})")
         if add_arguments:
             add_arguments(parser)
         args = parser.parse_args()
-        write_csv(checkpoint_table(args.checkpoints, measure, names, args), args.output)
+        if args.chunk < 1:
+            parser.error("--chunk must be at least 1")
+        write_csv(checkpoint_table(args.checkpoints, measure, names, args, args.chunk), args.output)
 
     run_main(main)

@@ -1,0 +1,62 @@
+#!/usr/bin/env python
+"""Time every metric script on one op's worth of full-config checkpoints.
+
+Writes N checkpoints of the full config's model (p = 113, 2 layers, d_model 128; random
+initialisations, one per step) to a temporary folder, runs each scripts/metrics/*.py on all of
+them as a user would (one process, start-up included), batched (--chunk 64, the default) and one
+checkpoint at a time (--chunk 1, the baseline), and prints seconds and the ratio per metric, and
+the total of the batched runs (the issue's target: under a minute on CPU for about 250
+checkpoints).
+"""
+
+import argparse
+from pathlib import Path
+import subprocess
+import sys
+import tempfile
+import time
+
+from grokflow.checkpoints import CheckpointInfo, checkpoint_name, save_checkpoint
+from grokflow.model import GrokTransformer, ModelConfig
+
+REPO = Path(__file__).resolve().parents[1]
+FULL_MODEL = ModelConfig(p=113, n_layers=2, d_model=128, n_heads=4, d_mlp=512)
+
+
+def write_checkpoints(folder: Path, count: int) -> list[str]:
+    paths = []
+    for step in range(count):
+        path = folder / checkpoint_name(step)
+        info = CheckpointInfo("x+y", 0, step, 0.3, FULL_MODEL)
+        save_checkpoint(path, GrokTransformer(FULL_MODEL, seed=step).state_dict(), info)
+        paths.append(str(path))
+    return paths
+
+
+def run_seconds(script: Path, checkpoints: list[str], output: Path, chunk: int) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, str(script), *checkpoints, "--output", str(output), "--chunk", str(chunk)],
+                   check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoints", type=int, default=250, help="checkpoints of one op (default 250)")
+    args = parser.parse_args()
+    scripts = sorted((REPO / "scripts/metrics").glob("*.py"))
+    with tempfile.TemporaryDirectory() as tmp:
+        checkpoints = write_checkpoints(Path(tmp), args.checkpoints)
+        print(f"{args.checkpoints} checkpoints of {FULL_MODEL}")
+        print(f"{'metric':<22} {'batched s':>10} {'one at a time s':>16} {'ratio':>6}")
+        total = 0.0
+        for script in scripts:
+            batched = run_seconds(script, checkpoints, Path(tmp) / "out.csv", chunk=64)
+            baseline = run_seconds(script, checkpoints, Path(tmp) / "out.csv", chunk=1)
+            total += batched
+            print(f"{script.stem:<22} {batched:>10.1f} {baseline:>16.1f} {baseline / batched:>6.2f}")
+        print(f"all metrics, batched: {total:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+#!/usr/bin/env python
+"""Sparsity of W_E[:p] and W_U[:, :p]ᵀ in the real orthonormal Fourier basis of Z_p, for every
+checkpoint: C = B·M, n_i = ‖C_i‖₂ per basis row; l1_l2_ratio = ‖n‖₁/‖n‖₂ (1 … √p, lower =
+sparser); top_k_energy = share of Σ‖C_i‖² in the K strongest frequencies (frequency 0 counts
+as one).
+
+Output columns: seed, step, matrix (W_E | W_U), l1_l2_ratio, top_k_energy.
+"""
+
+import argparse
+
+from grokflow.metrics.fourier_basis import TOP_K, fourier_basis_rows, tensor_names
+from grokflow.metrics.runner import metric_main
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {value}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--top-k", type=positive_int, default=TOP_K,
+                        help=f"number K of strongest frequencies for top_k_energy (default {TOP_K})")
+
+
+if __name__ == "__main__":
+    metric_main(__doc__, fourier_basis_rows, tensor_names, add_arguments)

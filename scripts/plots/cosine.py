@@ -1,0 +1,31 @@
+#!/usr/bin/env python
+"""Mean cosine similarity of the embeddings of x and (x+1) mod p against the training step
+(mean ± std over seeds), with train and test accuracy on a twin axis."""
+
+import argparse
+
+import pandas as pd
+
+from grokflow.errors import run_main
+from grokflow.plotting import (accuracy_twin, combined_legend, log_step_axis, new_figure,
+                               positive_steps, save_figure, seed_band)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cosine", required=True, help="results/{op}/cosine.csv")
+    parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv")
+    parser.add_argument("--output", required=True, help="figure PNG (a PDF is written beside it)")
+    args = parser.parse_args(argv)
+    cosine, metrics = pd.read_csv(args.cosine), pd.read_csv(args.metrics)
+    fig, ax = new_figure()
+    seed_band(ax, positive_steps(cosine), "cosine", label="$\\cos(E_x, E_{x+1})$")
+    log_step_axis(ax)
+    ax.set_ylabel("mean neighbour cosine similarity")
+    twin = accuracy_twin(ax, metrics)
+    combined_legend(ax, twin, loc="center left")
+    save_figure(fig, args.output)
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,43 @@
+#!/usr/bin/env python
+"""Fourier-basis sparsity of W_E and W_U against the training step (mean ± std over seeds),
+with train and test accuracy on a twin axis: the ℓ1/ℓ2 ratio of the coefficient norms in one
+figure, the energy share of the top-k frequencies in another, each written as PNG and PDF."""
+
+import argparse
+
+import pandas as pd
+
+from grokflow.errors import run_main
+from grokflow.metrics.fourier_basis import MATRICES
+from grokflow.plotting import (accuracy_twin, combined_legend, log_step_axis, math_name, new_figure,
+                               positive_steps, save_figure, seed_band)
+
+FIGURES = {"l1_l2_ratio": "ℓ1/ℓ2 of Fourier coefficients (lower = sparser)",
+           "top_k_energy": "energy share of the top-k frequencies"}
+
+
+def plot(fourier: pd.DataFrame, metrics: pd.DataFrame, column: str, png_path) -> None:
+    fig, ax = new_figure()
+    for matrix in MATRICES:
+        seed_band(ax, positive_steps(fourier[fourier["matrix"] == matrix]), column, label=math_name(matrix))
+    log_step_axis(ax)
+    ax.set_ylabel(FIGURES[column])
+    twin = accuracy_twin(ax, metrics)
+    combined_legend(ax, twin, loc="center left")
+    save_figure(fig, png_path)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fourier", required=True, help="results/{op}/fourier_basis.csv")
+    parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv")
+    parser.add_argument("--sparsity-output", required=True, help="ℓ1/ℓ2 figure .png (+ .pdf beside)")
+    parser.add_argument("--energy-output", required=True, help="top-k energy figure .png (+ .pdf beside)")
+    args = parser.parse_args(argv)
+    fourier, metrics = pd.read_csv(args.fourier), pd.read_csv(args.metrics)
+    plot(fourier, metrics, "l1_l2_ratio", args.sparsity_output)
+    plot(fourier, metrics, "top_k_energy", args.energy_output)
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,40 @@
+#!/usr/bin/env python
+"""Group-representation test against the training step: the shift-map residual ε_R (left axis),
+its orthogonality defect δ_orth (outer right axis) and train/test accuracy (right axis), each
+mean ± std over seeds; one figure, PNG + PDF beside it."""
+
+import argparse
+
+import pandas as pd
+
+from grokflow.errors import run_main
+from grokflow.plotting import (PALETTE, accuracy_twin, combined_legend, log_step_axis, new_figure,
+                               positive_steps, save_figure, seed_band, third_axis)
+
+
+def plot_group_representation(group: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
+    fig, ax = new_figure()
+    rows = positive_steps(group)
+    seed_band(ax, rows, "residual", color=PALETTE[0], label=r"residual $\varepsilon_R$")
+    ax.set_ylabel(r"shift residual $\varepsilon_R$")
+    log_step_axis(ax)
+    defect_axis = third_axis(ax)
+    seed_band(defect_axis, rows, "orth_defect", color=PALETTE[1],
+              label=r"orthogonality defect $\delta_{\mathrm{orth}}$")
+    defect_axis.set_ylabel(r"$\delta_{\mathrm{orth}} = \|R^{\top}R - I\|_F$")
+    twin = accuracy_twin(ax, metrics)
+    combined_legend(ax, defect_axis, twin, loc="center left")
+    save_figure(fig, png_path)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--group", required=True, help="results/{op}/group_representation.csv")
+    parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv")
+    parser.add_argument("--output", required=True, help="PNG to write (PDF beside it)")
+    args = parser.parse_args(argv)
+    plot_group_representation(pd.read_csv(args.group), pd.read_csv(args.metrics), args.output)
+
+
+if __name__ == "__main__":
+    run_main(main)

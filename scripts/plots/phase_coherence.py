@@ -1,0 +1,37 @@
+#!/usr/bin/env python
+"""Phase coherence of W_E (R² of the unwrapped DFT phase against frequency, mean over columns
+weighted by column norm; mean ± std over seeds) against the training step, with train and test
+accuracy on a twin axis: one figure, written as PNG and PDF."""
+
+import argparse
+
+import pandas as pd
+
+from grokflow.errors import run_main
+from grokflow.metrics.phase_coherence import MEAN_COLUMN
+from grokflow.plotting import (accuracy_twin, combined_legend, log_step_axis, new_figure,
+                               positive_steps, save_figure, seed_band)
+
+
+def plot(phase: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
+    fig, ax = new_figure()
+    rows = positive_steps(phase[phase["column"] == MEAN_COLUMN])
+    seed_band(ax, rows, "r2", label="phase $R^2$ of $W_E$ (norm-weighted mean)")
+    log_step_axis(ax)
+    ax.set_ylabel("phase coherence $R^2$")
+    twin = accuracy_twin(ax, metrics)
+    combined_legend(ax, twin, loc="center left")
+    save_figure(fig, png_path)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--phase", required=True, help="results/{op}/phase_coherence.csv")
+    parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv")
+    parser.add_argument("--output", required=True, help="figure .png (a .pdf is written beside it)")
+    args = parser.parse_args(argv)
+    plot(pd.read_csv(args.phase), pd.read_csv(args.metrics), args.output)
+
+
+if __name__ == "__main__":
+    run_main(main)

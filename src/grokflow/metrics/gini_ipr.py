@@ -1,0 +1,40 @@
+"""Gini index and inverse participation ratio (grokflow.metrics.sparsity) of the Fourier power
+spectrum of the number embeddings E = W_E[:p] (p × d), in two variants:
+
+- "flattened" (as seed 004 asks): E's rows concatenated into one vector v of length p·d
+  (v[x·d + j] = E[x, j]), P(q) = |Σ_n v_n e^{−2πiqn/(pd)}|² for q = 0 … ⌊pd/2⌋ (rfft bins, q = 0
+  included, no doubling). This mixes frequencies over x and over the embedding dimension.
+- "per_dimension": P(k) = Σ_j |F_j(k)|², F_j the DFT over x of column j, k = 1 … ⌊p/2⌋
+  (fourier.power_per_frequency without frequency 0, the column means). For m pure frequencies
+  of equal amplitude, IPR = 1/m and Gini = (n − m)/n with n = ⌊p/2⌋.
+"""
+
+import torch
+
+from .fourier import number_embeddings
+from .fourier_basis import modulus, nonzero_frequency_power
+from .sparsity import gini, ipr
+
+
+def flattened_power(embeddings: torch.Tensor) -> torch.Tensor:
+    """|rfft|² of each (…, p, d) matrix flattened row by row: (…, ⌊pd/2⌋ + 1)."""
+    return torch.fft.rfft(embeddings.double().flatten(-2), dim=-1).abs().square()
+
+
+VARIANTS = {"per_dimension": nonzero_frequency_power, "flattened": flattened_power}
+
+
+def tensor_names(model) -> list[str]:
+    """The checkpoint tensors gini_ipr_rows() reads (the same for every model)."""
+    return ["W_E"]
+
+
+def gini_ipr_rows(stacked: dict[str, torch.Tensor], infos, args=None) -> list[list[dict]]:
+    """For each checkpoint, one row per variant: variant, gini, ipr."""
+    embeddings = number_embeddings(stacked, modulus(infos))
+    rows: list[list[dict]] = [[] for _ in infos]
+    for variant, spectrum in VARIANTS.items():
+        power = spectrum(embeddings)
+        for checkpoint_rows, g, i in zip(rows, gini(power).tolist(), ipr(power).tolist(), strict=True):
+            checkpoint_rows.append({"variant": variant, "gini": g, "ipr": i})
+    return rows

@@ -1,0 +1,51 @@
+rule mechanism_summary:
+    """results/{op}/summary.md, generated from the op's CSVs, with its figures linked."""
+    input:
+        metrics="results/{op}/metric.csv",
+        key_frequencies="results/{op}/key_frequencies.csv",
+        tables=expand("results/{{op}}/{table}.csv", table=SUMMARY_TABLES),
+        figures=lambda wildcards: op_figures(wildcards.op),
+        script="scripts/summary.py",
+    output:
+        "results/{op}/summary.md",
+    params:
+        tables=lambda wildcards, input: " ".join(
+            shlex.quote(f"{name}={path}") for name, path in zip(SUMMARY_TABLES, input.tables)
+        ),
+    log:
+        "results/logs/summary/{op}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} --op {wildcards.op:q} --metrics {input.metrics:q} "
+        "--key-frequencies {input.key_frequencies:q} --tables {params.tables} "
+        "--figures {input.figures:q} --output {output:q} > {log:q} 2>&1"
+
+
+rule mechanism_summary_all:
+    """results/summary.md: every op side by side, linking each op's summary."""
+    input:
+        metrics=expand("results/{op}/metric.csv", op=OPS),
+        key_frequencies=expand("results/{op}/key_frequencies.csv", op=OPS),
+        summaries=expand("results/{op}/summary.md", op=OPS),
+        script="scripts/summary_all.py",
+    output:
+        "results/summary.md",
+    params:
+        ops=" ".join(shlex.quote(op) for op in OPS),
+    log:
+        "results/logs/summary/all.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} --ops {params.ops} --metrics {input.metrics:q} "
+        "--key-frequencies {input.key_frequencies:q} --summaries {input.summaries:q} "
+        "--output {output:q} > {log:q} 2>&1"
