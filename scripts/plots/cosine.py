@@ -7,8 +7,7 @@ import argparse
 import pandas as pd
 
 from grokflow.errors import run_main
-from grokflow.plotting import (accuracy_twin, combined_legend, log_step_axis, new_figure,
-                               positive_steps, save_figure, seed_band)
+from grokflow.plotting import finish_against_step, new_figure, positive_steps, seed_band
 
 
 def main(argv=None) -> None:
@@ -20,11 +19,7 @@ def main(argv=None) -> None:
     cosine, metrics = pd.read_csv(args.cosine), pd.read_csv(args.metrics)
     fig, ax = new_figure()
     seed_band(ax, positive_steps(cosine), "cosine", label="$\\cos(E_x, E_{x+1})$")
-    log_step_axis(ax)
-    ax.set_ylabel("mean neighbour cosine similarity")
-    twin = accuracy_twin(ax, metrics)
-    combined_legend(ax, twin, loc="center left")
-    save_figure(fig, args.output)
+    finish_against_step(fig, ax, "mean neighbour cosine similarity", metrics, args.output)
 
 
 if __name__ == "__main__":

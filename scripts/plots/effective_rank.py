@@ -10,8 +10,7 @@ import pandas as pd
 
 from grokflow.errors import run_main
 from grokflow.metrics.effective_rank import MATRICES
-from grokflow.plotting import (accuracy_twin, combined_legend, log_step_axis, math_name, new_figure,
-                               positive_steps, save_figure, seed_band)
+from grokflow.plotting import finish_against_step, math_name, new_figure, positive_steps, seed_band
 
 
 def plot_matrix(erank: pd.DataFrame, metrics: pd.DataFrame, matrix: str, png_path) -> None:
@@ -20,11 +19,7 @@ def plot_matrix(erank: pd.DataFrame, metrics: pd.DataFrame, matrix: str, png_pat
     for layer, layer_rows in rows.groupby("layer"):
         label = math_name(matrix) if layer < 0 else f"{math_name(matrix)}, layer {layer}"
         seed_band(ax, layer_rows, "erank", label=label)
-    log_step_axis(ax)
-    ax.set_ylabel(f"effective rank of {math_name(matrix)}")
-    twin = accuracy_twin(ax, metrics)
-    combined_legend(ax, twin, loc="center left")
-    save_figure(fig, png_path)
+    finish_against_step(fig, ax, f"effective rank of {math_name(matrix)}", metrics, png_path)
 
 
 def main(argv=None) -> None:

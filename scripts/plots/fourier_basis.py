@@ -9,8 +9,7 @@ import pandas as pd
 
 from grokflow.errors import run_main
 from grokflow.metrics.fourier_basis import MATRICES
-from grokflow.plotting import (accuracy_twin, combined_legend, log_step_axis, math_name, new_figure,
-                               positive_steps, save_figure, seed_band)
+from grokflow.plotting import finish_against_step, math_name, new_figure, positive_steps, seed_band
 
 FIGURES = {"l1_l2_ratio": "ℓ1/ℓ2 of Fourier coefficients (lower = sparser)",
            "top_k_energy": "energy share of the top-k frequencies"}
@@ -20,11 +19,7 @@ def plot(fourier: pd.DataFrame, metrics: pd.DataFrame, column: str, png_path) ->
     fig, ax = new_figure()
     for matrix in MATRICES:
         seed_band(ax, positive_steps(fourier[fourier["matrix"] == matrix]), column, label=math_name(matrix))
-    log_step_axis(ax)
-    ax.set_ylabel(FIGURES[column])
-    twin = accuracy_twin(ax, metrics)
-    combined_legend(ax, twin, loc="center left")
-    save_figure(fig, png_path)
+    finish_against_step(fig, ax, FIGURES[column], metrics, png_path)
 
 
 def main(argv=None) -> None:

@@ -9,19 +9,14 @@ import pandas as pd
 
 from grokflow.errors import run_main
 from grokflow.metrics.phase_coherence import MEAN_COLUMN
-from grokflow.plotting import (accuracy_twin, combined_legend, log_step_axis, new_figure,
-                               positive_steps, save_figure, seed_band)
+from grokflow.plotting import finish_against_step, new_figure, positive_steps, seed_band
 
 
 def plot(phase: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
     fig, ax = new_figure()
     rows = positive_steps(phase[phase["column"] == MEAN_COLUMN])
     seed_band(ax, rows, "r2", label="phase $R^2$ of $W_E$ (norm-weighted mean)")
-    log_step_axis(ax)
-    ax.set_ylabel("phase coherence $R^2$")
-    twin = accuracy_twin(ax, metrics)
-    combined_legend(ax, twin, loc="center left")
-    save_figure(fig, png_path)
+    finish_against_step(fig, ax, "phase coherence $R^2$", metrics, png_path)
 
 
 def main(argv=None) -> None:

@@ -8,8 +8,7 @@ import argparse
 import pandas as pd
 
 from grokflow.errors import run_main
-from grokflow.plotting import (accuracy_twin, combined_legend, log_step_axis, new_figure,
-                               positive_steps, save_figure, seed_band)
+from grokflow.plotting import finish_against_step, new_figure, positive_steps, seed_band
 
 HEAD = -1
 
@@ -25,11 +24,7 @@ def main(argv=None) -> None:
     rows = positive_steps(diagonal[diagonal["head"] == HEAD])
     for layer, layer_rows in rows.groupby("layer"):
         seed_band(ax, layer_rows, "diagonal_fraction", label=f"layer {layer}")
-    log_step_axis(ax)
-    ax.set_ylabel("QK power on $k_2 = \\pm k_1$ (fraction)")
-    twin = accuracy_twin(ax, metrics)
-    combined_legend(ax, twin, loc="center left")
-    save_figure(fig, args.output)
+    finish_against_step(fig, ax, "QK power on $k_2 = \\pm k_1$ (fraction)", metrics, args.output)
 
 
 if __name__ == "__main__":

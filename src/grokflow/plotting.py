@@ -114,6 +114,16 @@ def combined_legend(ax, *others, **kwargs) -> None:
     (others[-1] if others else ax).legend(handles, labels, **({"loc": "best"} | kwargs))
 
 
+def finish_against_step(fig, ax, ylabel: str, metrics: pd.DataFrame, png_path) -> None:
+    """The common end of a metric-against-step figure: log10 step axis, the y label, train and
+    test accuracy on a twin axis, one legend, saved as PNG + PDF."""
+    log_step_axis(ax)
+    ax.set_ylabel(ylabel)
+    twin = accuracy_twin(ax, metrics)
+    combined_legend(ax, twin, loc="center left")
+    save_figure(fig, png_path)
+
+
 def save_figure(fig, png_path) -> None:
     """Save as PNG (200 dpi) and as PDF beside it (same stem), atomically, then close."""
     png_path = Path(png_path)
