@@ -6,7 +6,9 @@ initialisations, one per step) to a temporary folder, runs each scripts/metrics/
 them as a user would (one process, start-up included), batched (--chunk 64, the default) and one
 checkpoint at a time (--chunk 1, the baseline), and prints seconds and the ratio per metric, and
 the total of the batched runs (the issue's target: under a minute on CPU for about 250
-checkpoints).
+checkpoints). As in the workflow, qk_circuit gets only the 7 extra-step checkpoints of the full
+config and key_frequencies only a final checkpoint (it has no --chunk: it reads one checkpoint
+per seed).
 """
 
 import argparse
@@ -21,6 +23,7 @@ from grokflow.model import GrokTransformer, ModelConfig
 
 REPO = Path(__file__).resolve().parents[1]
 FULL_MODEL = ModelConfig(p=113, n_layers=2, d_model=128, n_heads=4, d_mlp=512)
+CHECKPOINTS_USED = {"qk_circuit": 7, "key_frequencies": 1}
 
 
 def write_checkpoints(folder: Path, count: int) -> list[str]:
@@ -33,10 +36,15 @@ def write_checkpoints(folder: Path, count: int) -> list[str]:
     return paths
 
 
-def run_seconds(script: Path, checkpoints: list[str], output: Path, chunk: int) -> float:
+def run_seconds(script: Path, checkpoints: list[str], output: Path, chunk: int | None) -> float:
+    """Wall time of one run of a metric script (chunk None: the script's own batching)."""
+    command = [sys.executable, str(script), *checkpoints, "--output", str(output)]
+    if chunk is not None:
+        command += ["--chunk", str(chunk)]
     start = time.perf_counter()
-    subprocess.run([sys.executable, str(script), *checkpoints, "--output", str(output), "--chunk", str(chunk)],
-                   check=True, capture_output=True)
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode:
+        sys.exit(f"{script.name} failed: {result.stderr.strip().splitlines()[-1]}")
     return time.perf_counter() - start
 
 
@@ -51,8 +59,10 @@ def main() -> None:
         print(f"{'metric':<22} {'batched s':>10} {'one at a time s':>16} {'ratio':>6}")
         total = 0.0
         for script in scripts:
-            batched = run_seconds(script, checkpoints, Path(tmp) / "out.csv", chunk=64)
-            baseline = run_seconds(script, checkpoints, Path(tmp) / "out.csv", chunk=1)
+            used = checkpoints[: CHECKPOINTS_USED.get(script.stem, len(checkpoints))]
+            chunked = script.stem != "key_frequencies"
+            batched = run_seconds(script, used, Path(tmp) / "out.csv", 64 if chunked else None)
+            baseline = run_seconds(script, used, Path(tmp) / "out.csv", 1 if chunked else None)
             total += batched
             print(f"{script.stem:<22} {batched:>10.1f} {baseline:>16.1f} {baseline / batched:>6.2f}")
         print(f"all metrics, batched: {total:.1f} s")
