@@ -72,7 +72,8 @@ def test_every_checkpoint_exists_and_loads(workdir, ci_config, finished):
 
 
 PER_CHECKPOINT_TABLES = ["effective_rank", "qk_circuit_diagonal", "psd", "cosine", "gini_ipr",
-                         "phase_coherence", "fourier_basis", "group_representation"]
+                         "phase_coherence", "fourier_basis", "group_representation", "intrinsic_dimension",
+                         "agop_circulant", "circuit_competition"]
 
 
 def test_csvs_are_well_formed_and_join(workdir, ci_config, finished):
@@ -115,7 +116,8 @@ def test_grokking_summary_has_every_run(workdir, ci_config, finished):
 
 
 FIGURES = ["accuracy", "loss", "psd", "fourier_sparsity", "fourier_top_k", "qk_circuit_diagonal", "cosine",
-           "gini_ipr", "phase_coherence", "group_representation", *(f"effective_rank/{m}" for m in MATRICES)]
+           "gini_ipr", "phase_coherence", "group_representation", "intrinsic_dimension", "qk_effective_rank",
+           "agop_erank", "agop_circulant", "circuit_competition", *(f"effective_rank/{m}" for m in MATRICES)]
 
 
 def test_every_figure_is_a_png_and_a_pdf(workdir, ci_config, finished):

@@ -56,6 +56,13 @@ HEADLINES = (
     Headline("group_representation", (), ("residual", "orth_defect"), "W_E shift"),
     Headline("cosine", (), ("cosine",), "neighbouring W_E rows"),
     Headline("qk_circuit_diagonal", (("layer", 0), ("head", -1)), ("diagonal_fraction",), "layer 0 QK"),
+    Headline("intrinsic_dimension", (("matrix", "W_E"),), ("twonn_id",), "W_E"),
+    Headline("intrinsic_dimension", (("matrix", "W_QK"), ("layer", 0)), ("erank",), "layer 0 W_QK"),
+    Headline("agop_circulant", (("split", "train"), ("block", "full")), ("agop_erank", "agop_top_share"), "train AGOP"),
+    Headline("agop_circulant", (("split", "train"), ("block", "x")),
+             ("gram_circulant_deviation", "agop_circulant_deviation"), "W_E Gram / pulled-back AGOP"),
+    Headline("circuit_competition", (("matrix", "W_E"),), ("fourier_share", "memo_share", "neither_share"), "W_E"),
+    Headline("circuit_competition", (("matrix", "W_U"),), ("fourier_share", "memo_share", "neither_share"), "W_U"),
 )
 TABLE_NAMES = tuple(dict.fromkeys(headline.table for headline in HEADLINES))
 

@@ -31,6 +31,7 @@ CHECKPOINT_METRICS = [
     "phase_coherence",
     "fourier_basis",
     "group_representation",
+    "intrinsic_dimension",
 ]
 METRIC_OPTIONS = {
     "fourier_basis": f"--top-k {config['metrics']['fourier_top_k']}",
@@ -43,10 +44,11 @@ TABLE_FLAGS = {
     "gini_ipr": "--gini-ipr",
     "phase_coherence": "--phase",
     "group_representation": "--group",
+    "circuit_competition": "--competition",
 }
 # Tables the mechanism summary reads, and every CSV of an op.
-SUMMARY_TABLES = [name for name in CHECKPOINT_METRICS if name != "psd"]
-OP_TABLES = ["metric", *CHECKPOINT_METRICS, "qk_circuit", "key_frequencies"]
+SUMMARY_TABLES = [*(name for name in CHECKPOINT_METRICS if name != "psd"), "agop_circulant", "circuit_competition"]
+OP_TABLES = ["metric", *CHECKPOINT_METRICS, "qk_circuit", "key_frequencies", "agop_circulant", "circuit_competition"]
 
 
 def checkpoints_at(steps):
@@ -88,6 +90,7 @@ def op_figures(op):
     """Every figure (PNG) of an op; each has a PDF beside it."""
     figures = [
         "accuracy", "loss", "psd", "fourier_sparsity", "fourier_top_k", *TABLE_FLAGS,
+        "intrinsic_dimension", "qk_effective_rank", "agop_erank", "agop_circulant",
         *(f"effective_rank/{matrix}" for matrix in MATRICES),
         *(f"qk_circuit/step{step}" for step in SPECTRUM_STEPS),
     ]

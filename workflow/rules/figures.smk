@@ -133,3 +133,51 @@ rule fourier_basis_figures:
     shell:
         "python {input.script:q} --fourier {input.fourier:q} --metrics {input.metrics:q} "
         "--sparsity-output {output.sparsity:q} --energy-output {output.energy:q} > {log:q} 2>&1"
+
+
+rule intrinsic_dimension_figures:
+    """TwoNN dimension of W_E and W_U, and effective rank and entropy of W_QK, with accuracy."""
+    input:
+        table="results/{op}/intrinsic_dimension.csv",
+        metrics="results/{op}/metric.csv",
+        script="scripts/plots/intrinsic_dimension.py",
+    output:
+        dimension="results/{op}/figures/intrinsic_dimension.png",
+        dimension_pdf="results/{op}/figures/intrinsic_dimension.pdf",
+        qk="results/{op}/figures/qk_effective_rank.png",
+        qk_pdf="results/{op}/figures/qk_effective_rank.pdf",
+    log:
+        "results/logs/figures/intrinsic_dimension/{op}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} --id {input.table:q} --metrics {input.metrics:q} "
+        "--id-output {output.dimension:q} --qk-output {output.qk:q} > {log:q} 2>&1"
+
+
+rule agop_figures:
+    """AGOP effective rank, and circulant deviation of the Gram matrix and the AGOP, with accuracy."""
+    input:
+        table="results/{op}/agop_circulant.csv",
+        metrics="results/{op}/metric.csv",
+        script="scripts/plots/agop_circulant.py",
+    output:
+        erank="results/{op}/figures/agop_erank.png",
+        erank_pdf="results/{op}/figures/agop_erank.pdf",
+        circulant="results/{op}/figures/agop_circulant.png",
+        circulant_pdf="results/{op}/figures/agop_circulant.pdf",
+    log:
+        "results/logs/figures/agop_circulant/{op}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} --agop {input.table:q} --metrics {input.metrics:q} "
+        "--erank-output {output.erank:q} --circulant-output {output.circulant:q} > {log:q} 2>&1"

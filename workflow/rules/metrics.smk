@@ -40,6 +40,52 @@ rule qk_circuit:
         "python {input.script:q} {input.checkpoints:q} --output {output:q} > {log:q} 2>&1"
 
 
+rule agop_circulant:
+    """Input-gradient AGOP and circulant scores of W_E's Gram matrix and of the pulled-back AGOP."""
+    input:
+        checkpoints=checkpoints_at(SCHEDULE),
+        metrics="results/{op}/metric.csv",
+        script="scripts/metrics/agop_circulant.py",
+    output:
+        "results/{op}/agop_circulant.csv",
+    log:
+        "results/logs/agop_circulant/{op}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} {input.checkpoints:q} --metrics {input.metrics:q} --output {output:q} > {log:q} 2>&1"
+
+
+rule circuit_competition:
+    """Share of W_E's and W_U's norm in the key-frequency Fourier subspace and the memorisation subspace."""
+    input:
+        checkpoints=checkpoints_at(SCHEDULE),
+        key_frequencies="results/{op}/key_frequencies.csv",
+        script="scripts/metrics/circuit_competition.py",
+    output:
+        "results/{op}/circuit_competition.csv",
+    params:
+        options=(
+            f"--frequencies {config['metrics']['competition_frequencies']} "
+            f"--memo-samples {config['metrics']['memo_samples']} --memo-rank {config['metrics']['memo_rank']}"
+        ),
+    log:
+        "results/logs/circuit_competition/{op}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} {input.checkpoints:q} --key-frequencies {input.key_frequencies:q} "
+        "{params.options} --output {output:q} > {log:q} 2>&1"
+
+
 rule key_frequencies:
     """The frequencies that carry most of W_E's Fourier power at the end of training."""
     input:

@@ -1,0 +1,42 @@
+#!/usr/bin/env python
+"""Circuit competition against the training step: the share of ‖W_E‖² (solid) and ‖W_U‖² (dashed)
+in S_fourier and in S_memo (mean ± std over seeds), with train and test accuracy on a twin axis."""
+
+import argparse
+
+import pandas as pd
+
+from grokflow.errors import run_main
+from grokflow.mechanism import require_columns
+from grokflow.plotting import PALETTE, finish_against_step, math_name, new_figure, positive_steps, seed_band
+
+COLUMNS = ("seed", "step", "matrix", "fourier_share", "memo_share")
+SHARES = {"fourier_share": ("Fourier", PALETTE[0]), "memo_share": ("memo", PALETTE[1])}
+LINESTYLES = {"W_E": "-", "W_U": "--"}
+
+
+def plot_competition(competition: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
+    fig, ax = new_figure()
+    rows = positive_steps(competition)
+    for matrix, linestyle in LINESTYLES.items():
+        matrix_rows = rows[rows["matrix"] == matrix]
+        for column, (name, color) in SHARES.items():
+            seed_band(ax, matrix_rows, column, color=color, linestyle=linestyle,
+                      label=f"{name}, {math_name(matrix)}")
+    ax.set_ylim(-0.02, 1.02)
+    finish_against_step(fig, ax, "share of squared norm", metrics, png_path)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--competition", required=True, help="results/{op}/circuit_competition.csv")
+    parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv")
+    parser.add_argument("--output", required=True, help="figure PNG (a PDF is written beside it)")
+    args = parser.parse_args(argv)
+    competition, metrics = pd.read_csv(args.competition), pd.read_csv(args.metrics)
+    require_columns(competition, COLUMNS, args.competition)
+    plot_competition(competition, metrics, args.output)
+
+
+if __name__ == "__main__":
+    run_main(main)
