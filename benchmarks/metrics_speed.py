@@ -66,8 +66,11 @@ def run_seconds(script: Path, checkpoints: list[str], output: Path, chunk: int |
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoints", type=int, default=250, help="checkpoints of one op (default 250)")
+    parser.add_argument("--metrics", nargs="*", help="only these metric scripts (default: all)")
     args = parser.parse_args()
     scripts = sorted((REPO / "scripts/metrics").glob("*.py"))
+    if args.metrics:
+        scripts = [script for script in scripts if script.stem in args.metrics]
     with tempfile.TemporaryDirectory() as tmp:
         checkpoints = write_checkpoints(Path(tmp), args.checkpoints)
         extras = side_inputs(Path(tmp), args.checkpoints)
