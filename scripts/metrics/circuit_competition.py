@@ -5,16 +5,10 @@ key frequencies, in the span of the top per-sample gradient directions, and in n
 Output columns: seed, step, matrix (W_E | W_U), fourier_share, memo_share, neither_share.
 """
 
+from grokflow.arguments import positive_int
 from grokflow.metrics.circuit_competition import MEMO_RANK, MEMO_SAMPLES, competition_rows
 from grokflow.metrics.model_access import parameter_names
 from grokflow.metrics.runner import metric_main
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise ValueError(text)
-    return value
 
 
 def add_arguments(parser) -> None:

@@ -4,8 +4,9 @@
 Output columns: seed, step, cosine.
 """
 
-from grokflow.metrics.embedding_geometry import cosine_rows, tensor_names
+from grokflow.metrics.fourier import embedding_only
+from grokflow.metrics.embedding_geometry import cosine_rows
 from grokflow.metrics.runner import metric_main
 
 if __name__ == "__main__":
-    metric_main(__doc__, cosine_rows, tensor_names)
+    metric_main(__doc__, cosine_rows, embedding_only)

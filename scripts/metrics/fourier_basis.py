@@ -10,14 +10,8 @@ Output columns: seed, step, matrix (W_E | W_U), l1_l2_ratio, top_k_energy.
 import argparse
 
 from grokflow.metrics.fourier_basis import TOP_K, fourier_basis_rows, tensor_names
+from grokflow.arguments import positive_int
 from grokflow.metrics.runner import metric_main
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {value}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

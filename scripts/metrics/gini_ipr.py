@@ -7,8 +7,9 @@ row by row, every bin).
 Output columns: seed, step, variant (per_dimension | flattened), gini, ipr.
 """
 
-from grokflow.metrics.gini_ipr import gini_ipr_rows, tensor_names
+from grokflow.metrics.fourier import embedding_only
+from grokflow.metrics.gini_ipr import gini_ipr_rows
 from grokflow.metrics.runner import metric_main
 
 if __name__ == "__main__":
-    metric_main(__doc__, gini_ipr_rows, tensor_names)
+    metric_main(__doc__, gini_ipr_rows, embedding_only)

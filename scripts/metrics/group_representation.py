@@ -9,8 +9,9 @@ overdetermined): ε_R = Σ‖z_{x+1} − R z_x‖² / Σ‖z_{x+1}‖² on the p
 Output columns: seed, step, rank, residual (ε_R), orth_defect (δ_orth).
 """
 
-from grokflow.metrics.group_representation import add_arguments, group_representation_rows, tensor_names
+from grokflow.metrics.fourier import embedding_only
+from grokflow.metrics.group_representation import add_arguments, group_representation_rows
 from grokflow.metrics.runner import metric_main
 
 if __name__ == "__main__":
-    metric_main(__doc__, group_representation_rows, tensor_names, add_arguments)
+    metric_main(__doc__, group_representation_rows, embedding_only, add_arguments)

@@ -7,8 +7,9 @@ Output columns: seed, step, column (−1 = norm-weighted mean over columns), r2,
 the mean row).
 """
 
-from grokflow.metrics.phase_coherence import phase_coherence_rows, tensor_names
+from grokflow.metrics.fourier import embedding_only
+from grokflow.metrics.phase_coherence import phase_coherence_rows
 from grokflow.metrics.runner import metric_main
 
 if __name__ == "__main__":
-    metric_main(__doc__, phase_coherence_rows, tensor_names)
+    metric_main(__doc__, phase_coherence_rows, embedding_only)

@@ -13,7 +13,6 @@ cos(2πk/p) for the pure frequency-k embedding E_x = [cos(2πkx/p), sin(2πkx/p)
 
 import torch
 
-from ..model import ModelConfig
 from .fourier import number_embeddings, power_per_frequency
 
 
@@ -27,11 +26,6 @@ def neighbour_cosine(embeddings: torch.Tensor) -> torch.Tensor:
     embeddings = embeddings.double()
     following = embeddings.roll(-1, dims=-2)
     return torch.nn.functional.cosine_similarity(embeddings, following, dim=-1).mean(dim=-1)
-
-
-def tensor_names(model: ModelConfig) -> list[str]:
-    """Both metrics read only W_E."""
-    return ["W_E"]
 
 
 def psd_rows(stacked: dict[str, torch.Tensor], infos, args=None) -> list[list[dict]]:

@@ -13,6 +13,11 @@ import math
 import torch
 
 
+def embedding_only(model) -> list[str]:
+    """A runner `names` function for metrics that read W_E alone."""
+    return ["W_E"]
+
+
 def number_embeddings(tensors: dict[str, torch.Tensor], p: int) -> torch.Tensor:
     """E (… × p × d_model): the rows of W_E for the numbers 0 … p−1 (without '='), in float64."""
     return tensors["W_E"][..., :p, :].double()

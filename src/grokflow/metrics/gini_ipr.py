@@ -24,11 +24,6 @@ def flattened_power(embeddings: torch.Tensor) -> torch.Tensor:
 VARIANTS = {"per_dimension": nonzero_frequency_power, "flattened": flattened_power}
 
 
-def tensor_names(model) -> list[str]:
-    """The checkpoint tensors gini_ipr_rows() reads (the same for every model)."""
-    return ["W_E"]
-
-
 def gini_ipr_rows(stacked: dict[str, torch.Tensor], infos, args=None) -> list[list[dict]]:
     """For each checkpoint, one row per variant: variant, gini, ipr."""
     embeddings = number_embeddings(stacked, modulus(infos))

@@ -35,7 +35,7 @@ import argparse
 
 import torch
 
-from ..model import ModelConfig
+from ..arguments import unit_fraction
 from .fourier import number_embeddings
 
 DEFAULT_RANK_ENERGY = 0.9
@@ -74,10 +74,6 @@ def group_representation(embeddings: torch.Tensor, rank_energy: float = DEFAULT_
     return ranks, residual, orth_defect
 
 
-def tensor_names(model: ModelConfig) -> list[str]:
-    return ["W_E"]
-
-
 def group_representation_rows(stacked: dict[str, torch.Tensor], infos, args=None) -> list[list[dict]]:
     """For each checkpoint of the stack, one row: rank, residual (ε_R), orth_defect (δ_orth)."""
     rank_energy = args.rank_energy if args is not None else DEFAULT_RANK_ENERGY
@@ -87,14 +83,6 @@ def group_representation_rows(stacked: dict[str, torch.Tensor], infos, args=None
             for rank, eps, delta in zip(ranks.tolist(), residual.tolist(), orth_defect.tolist())]
 
 
-def energy_fraction(text: str) -> float:
-    """argparse type of --rank-energy: a float in (0, 1]."""
-    value = float(text)
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--rank-energy", type=energy_fraction, default=DEFAULT_RANK_ENERGY,
+    parser.add_argument("--rank-energy", type=unit_fraction, default=DEFAULT_RANK_ENERGY,
                         help="share of ‖E‖²_F the principal subspace must hold (default 0.9)")

@@ -69,11 +69,6 @@ def norm_weighted_mean(r2: torch.Tensor, embeddings: torch.Tensor) -> torch.Tens
     return (weights * r2.nan_to_num()).sum(dim=-1) / weights.sum(dim=-1)
 
 
-def tensor_names(model) -> list[str]:
-    """The checkpoint tensors phase_coherence_rows() reads (the same for every model)."""
-    return ["W_E"]
-
-
 def phase_coherence_rows(stacked: dict[str, torch.Tensor], infos, args=None) -> list[list[dict]]:
     """For each checkpoint: the norm-weighted mean row (column −1), then one row per column j."""
     embeddings = number_embeddings(stacked, modulus(infos))
