@@ -45,9 +45,15 @@ def test_attention_is_causal():
 
 
 def test_residual_and_mlp_rescalings_leave_logits_unchanged():
-    """α on every residual writer (pre-LN undoes it) and β on W_in / 1/β on W_out (ReLU)."""
+    """α on every residual writer (pre-LN undoes it) and β on W_in / 1/β on W_out (ReLU).
+
+    Exact only without LayerNorm's ε (which adds ε to the variance that α² scales), so the test
+    sets ε = 0; with the default ε the change depends on the inputs (up to ~2e-4 relative)."""
     model = GrokTransformer(CFG, seed=0).double()
-    tokens = torch.randint(0, 7, (20, 3))
+    for module in model.modules():
+        if isinstance(module, torch.nn.LayerNorm):
+            module.eps = 0.0
+    tokens = torch.randint(0, 7, (20, 3), generator=torch.Generator().manual_seed(0))
     reference = model(tokens)
     alpha, beta = 7.0, 0.2
     with torch.no_grad():
