@@ -8,7 +8,8 @@ checkpoint at a time (--chunk 1, the baseline), and prints seconds and the ratio
 the total of the batched runs (the issue's target: under a minute on CPU for about 250
 checkpoints). As in the workflow, qk_circuit gets only the 7 extra-step checkpoints of the full
 config and key_frequencies only a final checkpoint (it has no --chunk: it reads one checkpoint
-per seed). agop_circulant and circuit_competition read a metric.csv and a key_frequencies.csv,
+per seed). agop_circulant averages over the full config's `metrics.agop_samples` samples per split;
+agop_circulant and circuit_competition read a metric.csv and a key_frequencies.csv,
 written here with placeholder values.
 """
 
@@ -20,13 +21,21 @@ import tempfile
 import time
 
 import pandas as pd
+import yaml
 
 from grokflow.checkpoints import CheckpointInfo, checkpoint_name, save_checkpoint
+from grokflow.config import validate_config
 from grokflow.model import GrokTransformer, ModelConfig
 
 REPO = Path(__file__).resolve().parents[1]
 FULL_MODEL = ModelConfig(p=113, n_layers=2, d_model=128, n_heads=4, d_mlp=512)
 CHECKPOINTS_USED = {"qk_circuit": 7, "key_frequencies": 1}
+
+
+def full_config_metrics() -> dict:
+    """The full config's `metrics` section, defaults filled in."""
+    config = yaml.safe_load((REPO / "workflow/configs/full.yaml").read_text())
+    return validate_config(config, REPO / "workflow/schemas/config.schema.yaml")["metrics"]
 
 
 def write_checkpoints(folder: Path, count: int) -> list[str]:
@@ -47,7 +56,8 @@ def side_inputs(folder: Path, count: int) -> dict[str, list[str]]:
     keys = pd.DataFrame({"rank": [1, 2, 3], "frequency": [4, 17, 40], "power_fraction": 0.3,
                          "cumulative_fraction": [0.3, 0.6, 0.9]})
     keys.to_csv(folder / "key_frequencies.csv", index=False)
-    return {"agop_circulant": ["--metrics", str(folder / "metric.csv")],
+    samples = str(full_config_metrics()["agop_samples"])
+    return {"agop_circulant": ["--metrics", str(folder / "metric.csv"), "--samples", samples],
             "circuit_competition": ["--key-frequencies", str(folder / "key_frequencies.csv")]}
 
 

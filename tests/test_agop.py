@@ -1,3 +1,4 @@
+import argparse
 import math
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import torch
 
 from grokflow.metrics.agop import (agop_blocks, agop_rows, circulant_deviation, circulant_score,
                                    correct_logit_function, gradient_outer_product, input_gradients, model_agop,
-                                   shift_rows_left, top_eigenvalue_share)
+                                   sample_subset, shift_rows_left, top_eigenvalue_share)
 from grokflow.metrics.effective_rank import effective_rank
 from grokflow.model import GrokTransformer
 from test_embedding_geometry import (REPO_SCRIPTS, TINY, assert_batched_rows_equal_single, assert_png_and_pdf,
@@ -35,32 +36,32 @@ def agop_of(function, inputs):
 
 def test_agop_of_a_linear_model_is_w_w_transpose():
     w, inputs = randn(6, seed=1), randn(50, 6, seed=2)
-    torch.testing.assert_close(agop_of(lambda v, t: w @ v, inputs), torch.outer(w, w))
+    torch.testing.assert_close(agop_of(lambda v, t: v @ w, inputs), torch.outer(w, w))
 
 
 def test_agop_of_a_squared_projection_matches_its_closed_form():
     a, inputs = randn(5, seed=3), randn(40, 5, seed=4)
     expected = 4 * (inputs @ a).square().mean() * torch.outer(a, a)  # g = 2(a·v)a
-    torch.testing.assert_close(agop_of(lambda v, t: (a @ v) ** 2, inputs), expected)
+    torch.testing.assert_close(agop_of(lambda v, t: (v @ a) ** 2, inputs), expected)
 
 
 def test_a_model_that_ignores_y_has_a_zero_y_block():
     d = 4
-    blocks = agop_blocks(agop_of(lambda v, t: torch.sin(v[:d]).sum() * v[1], randn(30, 2 * d, seed=5)))
+    blocks = agop_blocks(agop_of(lambda v, t: torch.sin(v[:, :d]).sum(dim=-1) * v[:, 1], randn(30, 2 * d, seed=5)))
     assert blocks["y"].shape == (d, d) and blocks["x"].shape == (d, d)
     assert torch.count_nonzero(blocks["y"]) == 0
     assert float(blocks["x"].abs().max()) > 0.1
     assert math.isnan(float(top_eigenvalue_share(blocks["y"])))
 
 
-def test_per_sample_gradients_batched_equal_a_loop():
+def test_per_sample_gradients_of_one_backward_pass_equal_a_loop():
     w, inputs = randn(3, 6, seed=6), randn(20, 6, seed=7)
     targets = torch.nn.functional.one_hot(torch.arange(20) % 3, 3).double()
 
     def function(v, t):
-        return torch.tanh(w @ v) @ t
+        return (torch.tanh(v @ w.T) * t).sum(dim=-1)
 
-    loop = torch.stack([torch.func.grad(function)(v, t) for v, t in zip(inputs, targets)])
+    loop = torch.stack([torch.func.grad(lambda u: function(u[None], t[None])[0])(v) for v, t in zip(inputs, targets)])
     torch.testing.assert_close(input_gradients(function, inputs, targets), loop)
 
 
@@ -121,6 +122,25 @@ def test_spectrum_of_a_known_psd_matrix():
     shares = eigenvalues / eigenvalues.sum()
     assert float(top_eigenvalue_share(matrix)) == pytest.approx(0.5)
     assert float(effective_rank(matrix)) == pytest.approx(math.exp(float(-(shares * shares.log()).sum())))
+
+
+def test_sample_subset_keeps_small_splits_and_draws_a_fixed_subset_of_large_ones():
+    inputs, labels = torch.arange(30).view(10, 3), torch.arange(10)
+    assert sample_subset(inputs, labels, None)[1].tolist() == list(range(10))
+    assert sample_subset(inputs, labels, 10)[1].tolist() == list(range(10))
+    chosen_inputs, chosen_labels = sample_subset(inputs, labels, 4)
+    assert len(chosen_labels) == 4 and len(set(chosen_labels.tolist())) == 4
+    assert torch.equal(chosen_inputs, inputs[chosen_labels])  # rows stay paired with their labels
+    assert torch.equal(sample_subset(inputs, labels, 4)[1], chosen_labels)  # the same subset every time
+
+
+def test_agop_over_a_subset_is_the_agop_of_those_samples():
+    stacked, infos = model_stack(1), checkpoint_infos(1)
+    capped = pd.DataFrame(agop_rows(stacked, infos, argparse.Namespace(samples=5))[0])
+    full = pd.DataFrame(agop_rows(stacked, infos)[0])
+    assert not capped["agop_erank"].equals(full["agop_erank"])
+    assert (capped["agop_erank"] <= 5 + 1e-9).all()  # a mean of 5 outer products has rank ≤ 5
+    assert capped["gram_circulant_score"].equals(full["gram_circulant_score"])  # no samples involved
 
 
 def test_rows_batched_equal_one_at_a_time_and_repeat_the_checkpoint_columns():

@@ -12,6 +12,7 @@ import argparse
 
 import pandas as pd
 
+from grokflow.arguments import positive_int
 from grokflow.errors import GrokflowError, run_main
 from grokflow.io import write_csv
 from grokflow.metrics.agop import agop_rows
@@ -39,10 +40,11 @@ def main(argv=None) -> None:
     parser.add_argument("checkpoints", nargs="+", help="checkpoint files (any seeds, any steps)")
     parser.add_argument("--output", "-o", required=True, help="CSV to write")
     parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv to join on (seed, step)")
-    parser.add_argument("--chunk", type=int, default=CHUNK, help=f"checkpoints loaded at once (default {CHUNK})")
+    parser.add_argument("--samples", type=positive_int, default=None,
+                        help="per split, average over at most this many samples: a fixed random subset "
+                             "(seed 0) of larger splits (default: all)")
+    parser.add_argument("--chunk", type=positive_int, default=CHUNK, help=f"checkpoints loaded at once (default {CHUNK})")
     args = parser.parse_args(argv)
-    if args.chunk < 1:
-        parser.error("--chunk must be at least 1")
     metrics = pd.read_csv(args.metrics)
     if missing := set(KEYS + METRIC_COLUMNS) - set(metrics.columns):
         raise GrokflowError(f"{args.metrics} lacks the columns {', '.join(sorted(missing))}")

@@ -48,6 +48,8 @@ rule agop_circulant:
         script="scripts/metrics/agop_circulant.py",
     output:
         "results/{op}/agop_circulant.csv",
+    params:
+        samples=config["metrics"]["agop_samples"],
     log:
         "results/logs/agop_circulant/{op}.log",
     threads: 1
@@ -57,7 +59,8 @@ rule agop_circulant:
     conda:
         ENV
     shell:
-        "python {input.script:q} {input.checkpoints:q} --metrics {input.metrics:q} --output {output:q} > {log:q} 2>&1"
+        "python {input.script:q} {input.checkpoints:q} --metrics {input.metrics:q} --samples {params.samples} "
+        "--output {output:q} > {log:q} 2>&1"
 
 
 rule circuit_competition:

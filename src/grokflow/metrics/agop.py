@@ -28,7 +28,7 @@ Every circulant function batches over leading axes.
 import math
 
 import torch
-from torch.func import grad, vmap
+from torch.func import grad
 
 from .effective_rank import effective_rank
 from .fourier import number_embeddings
@@ -39,8 +39,10 @@ SPLITS = ("train", "test")
 
 
 def input_gradients(function, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """∂ function(v, t) / ∂v for every sample (v, t) of (inputs, targets): (N, dim), via vmap(grad)."""
-    return vmap(grad(function))(inputs, targets)
+    """∂ f_i / ∂v_i for every sample i, where function(inputs, targets) = (f_1 … f_N) is row-wise
+    (f_i depends on row i alone): then ∂(Σ_j f_j)/∂v_i = ∂f_i/∂v_i, so one batched backward pass
+    gives every per-sample gradient, (N, dim), with the batch's big matrix products."""
+    return grad(lambda batch: function(batch, targets).sum())(inputs)
 
 
 def gradient_outer_product(gradients: torch.Tensor) -> torch.Tensor:
@@ -89,36 +91,51 @@ def pair_embeddings(W_E: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
 
 
 def correct_logit_function(model):
-    """v, one_hot(c) ↦ logit_c of the model whose inputs at positions 0, 1 are v's halves."""
+    """Row-wise (pairs (N, 2d), one_hot(c) (N, vocab)) ↦ logit_c (N,) of the model whose inputs at
+    positions 0, 1 are each pair's halves."""
     equals = model.W_E[model.cfg.p]
 
-    def correct_logit(pair: torch.Tensor, one_hot: torch.Tensor) -> torch.Tensor:
-        x = (torch.cat([pair.view(2, -1), equals[None]]) + model.W_pos)[None]
+    def correct_logits(pairs: torch.Tensor, one_hot: torch.Tensor) -> torch.Tensor:
+        count = pairs.shape[0]
+        x = torch.cat([pairs.view(count, 2, -1), equals.expand(count, 1, -1)], dim=1) + model.W_pos
         for block in model.blocks[:-1]:
             x = block(x)
         x = model.blocks[-1](x, last_only=True)
-        return (model.ln_final(x[0, -1]) @ model.W_U) @ one_hot
+        return ((model.ln_final(x[:, -1]) @ model.W_U) * one_hot).sum(dim=-1)
 
-    return correct_logit
+    return correct_logits
 
 
 def model_agop(model, inputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """The input-embedding AGOP of the model's correct logit over the samples (inputs, labels)."""
     model.requires_grad_(False)
-    one_hot = torch.nn.functional.one_hot(labels, model.cfg.vocab).double()
+    one_hot = torch.nn.functional.one_hot(labels, model.cfg.vocab).to(model.W_E.dtype)
     pairs = pair_embeddings(model.W_E, inputs)
     return gradient_outer_product(input_gradients(correct_logit_function(model), pairs, one_hot))
 
 
-def split_agops(stacked: dict[str, torch.Tensor], infos) -> dict[str, torch.Tensor]:
-    """For each split, the AGOP of every checkpoint of the stack: (n_checkpoints, 2d, 2d)."""
+def sample_subset(inputs: torch.Tensor, labels: torch.Tensor, max_samples: int | None):
+    """At most `max_samples` of the samples: all of them, or a fixed random subset (seed 0), so
+    that every checkpoint of a run is measured on the same samples."""
+    if max_samples is None or len(labels) <= max_samples:
+        return inputs, labels
+    chosen = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))[:max_samples]
+    return inputs[chosen], labels[chosen]
+
+
+def split_agops(stacked: dict[str, torch.Tensor], infos, max_samples: int | None = None) -> dict[str, torch.Tensor]:
+    """For each split, the AGOP of every checkpoint of the stack over at most `max_samples` of
+    the split's samples (a Monte Carlo estimate of the mean when fewer): (n_checkpoints, 2d, 2d),
+    float64. The gradients are taken in float32, twice as fast; on a trained p = 31 model they
+    differ from float64 ones by 3e-6 in relative norm."""
     agops = {split: [] for split in SPLITS}
     for index, info in enumerate(infos):
-        model, data = checkpoint_model(stacked, infos, index), checkpoint_split(info)
+        model, data = checkpoint_model(stacked, infos, index).float(), checkpoint_split(info)
         for split in SPLITS:
-            agops[split].append(model_agop(model, getattr(data, f"{split}_inputs"),
-                                           getattr(data, f"{split}_labels")))
-    return {split: torch.stack(values) for split, values in agops.items()}
+            inputs, labels = sample_subset(getattr(data, f"{split}_inputs"), getattr(data, f"{split}_labels"),
+                                           max_samples)
+            agops[split].append(model_agop(model, inputs, labels))
+    return {split: torch.stack(values).double() for split, values in agops.items()}
 
 
 def circulant_columns(prefix: str, matrices: torch.Tensor) -> dict[str, list[float]]:
@@ -129,11 +146,12 @@ def circulant_columns(prefix: str, matrices: torch.Tensor) -> dict[str, list[flo
 
 def agop_rows(stacked: dict[str, torch.Tensor], infos, args=None) -> list[list[dict]]:
     """Per checkpoint, one row per (split, block): AGOP erank and top share, the Gram matrix's
-    circulant scores, and those of the split's AGOP_xx pulled back to the numbers."""
+    circulant scores, and those of the split's AGOP_xx pulled back to the numbers. `args.samples`
+    caps the samples per split (None or absent: all)."""
     embeddings = number_embeddings(stacked, infos[0].model.p)
     gram = circulant_columns("gram", embeddings @ embeddings.mT)
     rows: list[list[dict]] = [[] for _ in infos]
-    for split, agop in split_agops(stacked, infos).items():
+    for split, agop in split_agops(stacked, infos, getattr(args, "samples", None)).items():
         blocks = agop_blocks(agop)
         pulled_back = circulant_columns("agop", embeddings @ blocks["x"] @ embeddings.mT)
         for block, matrices in blocks.items():
