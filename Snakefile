@@ -1,5 +1,5 @@
 # grokflow: train small transformers on modular arithmetic, watch them grok, measure why.
-# Targets: all (= all_csvs + all_figures), all_csvs, all_figures. See README.md.
+# Targets: all (= all_csvs + all_figures), all_csvs, all_figures, lora. See README.md.
 configfile: "config.yaml"
 
 
@@ -13,23 +13,29 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/lora.smk"
 
 
 localrules:
     all,
     all_csvs,
     all_figures,
+    lora,
 
 
 rule all_csvs:
     input:
         expand("results/{op}/{table}.csv", op=OPS, table=OP_TABLES),
         rules.grokking_summary.output,
+        rules.lora_rank_demo.output.csv,
+        rules.lora_rank_demo.output.spectrum,
+        rules.lora_finetune.output,
 
 
 rule all_figures:
     input:
         [figure.replace(".png", ext) for op in OPS for figure in op_figures(op) for ext in (".png", ".pdf")],
+        LORA_FIGURES,
 
 
 rule all:

@@ -42,7 +42,9 @@ def snakemake(workdir, *args):
 
 def planned_jobs(result) -> list[tuple[str, str]]:
     """(rule, wildcards) of every job a dry run lists."""
-    return re.findall(r"^rule (\w+):\n(?:.*\n)*?(?:    wildcards: (.*)\n|\n)", result.stdout, flags=re.M)
+    jobs = re.findall(r"^(?:local)?rule (\w+):\n((?:    .*\n)*)", result.stdout, flags=re.M)
+    return [(rule, next(iter(re.findall(r"^    wildcards: (.*)$", block, flags=re.M)), ""))
+            for rule, block in jobs]
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +131,18 @@ def test_every_figure_is_a_png_and_a_pdf(workdir, ci_config, finished):
             assert (figures / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-", stem
 
 
+def test_lora_study_writes_its_tables_and_figures(workdir, ci_config, finished):
+    lora = workdir / "results/lora"
+    ranks = ci_config["lora"]["rank_candidates"]
+    assert sorted(pd.read_csv(lora / "rank_error.csv")["rank"].unique()) == sorted(ranks)
+    finetune = pd.read_csv(lora / "finetune.csv")
+    assert set(finetune["method"]) == {"lora", "full"}
+    assert finetune["step"].max() == ci_config["lora"]["steps"]
+    for stem in ("lora_rank_error", "spectrum", "finetune_accuracy", "finetune_params", "heatmaps/grokked_W0"):
+        assert (lora / f"figures/{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", stem
+        assert (lora / f"figures/{stem}.pdf").read_bytes()[:5] == b"%PDF-", stem
+
+
 def test_a_changed_checkpoint_reruns_only_its_op(workdir, ci_config, finished):
     assert "Nothing to be done" in snakemake(workdir, "-n", "all").stdout
     final = workdir / f"results/x+y/seed0/checkpoints/step{ci_config['steps']:07d}.safetensors"
@@ -142,7 +156,10 @@ def test_a_changed_checkpoint_reruns_only_its_op(workdir, ci_config, finished):
     for jobs in (touched, changed):
         assert ("checkpoint_metric", "op=x+y, metric=effective_rank") in jobs
         assert ("key_frequencies", "op=x+y") in jobs and ("mechanism_summary", "op=x+y") in jobs
-        others = [(rule, wc) for rule, wc in jobs if rule not in ("all", "mechanism_summary_all")]
+        # The LoRA study starts from x+y seed 0's final checkpoint: it reruns too.
+        assert ("lora_rank_demo", "") in jobs and ("lora_finetune", "") in jobs
+        others = [(rule, wc) for rule, wc in jobs
+                  if rule not in ("all", "mechanism_summary_all") and not rule.startswith("lora")]
         assert all("op=x+y" in wc for _, wc in others), others
         assert not any(rule in ("train", "qk_circuit") for rule, _ in jobs)
     assert sorted(touched) == sorted(changed)

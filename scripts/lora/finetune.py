@@ -1,0 +1,40 @@
+#!/usr/bin/env python
+"""Fine-tune a grokked checkpoint to another op: LoRA (rank r on every block's W_Q, W_K, W_V, W_O,
+W_in, W_out; everything else frozen) at each rank, and full fine-tuning, all from the same
+checkpoint with full-batch AdamW on the new op's training split.
+
+Output columns: method (lora | full), rank (empty for full), trainable_params, step, train_loss,
+train_acc, test_loss, test_acc.
+"""
+
+import argparse
+
+import pandas as pd
+
+from grokflow.arguments import positive_int
+from grokflow.data import OPS
+from grokflow.errors import run_main
+from grokflow.io import write_csv
+from grokflow.lora_finetune import FinetuneSettings, finetune_all
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", required=True, help="the grokked checkpoint to start from")
+    parser.add_argument("--target-op", required=True, choices=OPS, help="the op to fine-tune to")
+    parser.add_argument("--ranks", type=positive_int, nargs="+", required=True, help="LoRA ranks")
+    parser.add_argument("--alpha", type=float, default=16.0, help="LoRA α (scale α/r; default 16)")
+    parser.add_argument("--steps", type=positive_int, required=True)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay of the trained tensors")
+    parser.add_argument("--eval-every", type=positive_int, default=50, help="steps between evaluations")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the adapters' initialisation")
+    parser.add_argument("--output", "-o", required=True, help="CSV to write")
+    args = parser.parse_args(argv)
+    settings = FinetuneSettings(args.target_op, args.steps, args.lr, args.eval_every, args.weight_decay, args.seed)
+    rows = finetune_all(args.checkpoint, args.ranks, args.alpha, settings)
+    write_csv(pd.DataFrame(rows).astype({"rank": "Int64"}), args.output)
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,130 @@
+# The LoRA rank study (seed 003, issue 11): outputs under results/lora/.
+import os
+
+LORA = config["lora"]
+LORA_DIR = "results/lora"
+LORA_SOURCE = (
+    f"results/{LORA['source_op']}/seed{LORA['source_seed']}/checkpoints/{checkpoint_name(config['steps'])}"
+)
+LORA_RANKS = " ".join(str(rank) for rank in LORA["rank_candidates"])
+LORA_HEATMAPS = [
+    f"{LORA_DIR}/figures/heatmaps/{source}_{matrix}{ext}"
+    for source in ("gaussian", "grokked")
+    for matrix in ("W0", "delta", "W", "truncated")
+    for ext in (".png", ".pdf")
+]
+LORA_FIGURES = [
+    f"{LORA_DIR}/figures/{name}{ext}"
+    for name in ("lora_rank_error", "spectrum", "finetune_accuracy", "finetune_params")
+    for ext in (".png", ".pdf")
+] + LORA_HEATMAPS
+
+
+rule lora_rank_demo:
+    """Seed 003's demo: random LoRA update and best rank-r errors of a Gaussian and a grokked W₀."""
+    input:
+        checkpoint=LORA_SOURCE,
+        script="scripts/lora/rank_demo.py",
+    output:
+        csv=f"{LORA_DIR}/rank_error.csv",
+        spectrum=f"{LORA_DIR}/spectrum.csv",
+        matrices=f"{LORA_DIR}/matrices.safetensors",
+        figure=f"{LORA_DIR}/figures/lora_rank_error.png",
+        figure_pdf=f"{LORA_DIR}/figures/lora_rank_error.pdf",
+    params:
+        options=(
+            f"--hidden-size {LORA['hidden_size']} --ranks {LORA_RANKS} --alpha {LORA['alpha']} "
+            f"--heatmap-rank {LORA['heatmap_rank']} --seed {LORA['seed']} --weight {LORA['structured_weight']}"
+        ),
+    log:
+        "results/logs/lora/rank_demo.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} {params.options} --checkpoint {input.checkpoint:q} --csv {output.csv:q} "
+        "--spectrum-csv {output.spectrum:q} --matrices {output.matrices:q} --figure {output.figure:q} > {log:q} 2>&1"
+
+
+rule lora_matrix_figures:
+    """Singular spectra of both W₀ and a heatmap per demo matrix."""
+    input:
+        spectrum=rules.lora_rank_demo.output.spectrum,
+        matrices=rules.lora_rank_demo.output.matrices,
+        script="scripts/lora/plot_matrices.py",
+    output:
+        spectrum=f"{LORA_DIR}/figures/spectrum.png",
+        spectrum_pdf=f"{LORA_DIR}/figures/spectrum.pdf",
+        heatmaps=LORA_HEATMAPS,
+    params:
+        out=lambda wildcards, output: os.path.dirname(output.heatmaps[0]),
+    log:
+        "results/logs/lora/matrix_figures.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} --spectrum-csv {input.spectrum:q} --spectrum-output {output.spectrum:q} "
+        "--matrices {input.matrices:q} --out-dir {params.out:q} > {log:q} 2>&1"
+
+
+rule lora_finetune:
+    """LoRA at every rank and full fine-tuning from the grokked checkpoint to the target op."""
+    input:
+        checkpoint=LORA_SOURCE,
+        script="scripts/lora/finetune.py",
+    output:
+        f"{LORA_DIR}/finetune.csv",
+    params:
+        options=(
+            f"--target-op {shlex.quote(LORA['target_op'])} --ranks {LORA_RANKS} --alpha {LORA['alpha']} "
+            f"--steps {LORA['steps']} --lr {LORA['lr']} --weight-decay {LORA['weight_decay']} "
+            f"--eval-every {LORA['eval_every']} --seed {LORA['seed']}"
+        ),
+    log:
+        "results/logs/lora/finetune.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10 + math.ceil((len(LORA["rank_candidates"]) + 1) * LORA["steps"] * 0.05 / 60),
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} --checkpoint {input.checkpoint:q} {params.options} --output {output:q} > {log:q} 2>&1"
+
+
+rule lora_finetune_figures:
+    """Test accuracy against fine-tuning step per rank, and trainable parameters against final accuracy."""
+    input:
+        finetune=rules.lora_finetune.output,
+        script="scripts/lora/plot_finetune.py",
+    output:
+        accuracy=f"{LORA_DIR}/figures/finetune_accuracy.png",
+        accuracy_pdf=f"{LORA_DIR}/figures/finetune_accuracy.pdf",
+        params=f"{LORA_DIR}/figures/finetune_params.png",
+        params_pdf=f"{LORA_DIR}/figures/finetune_params.pdf",
+    log:
+        "results/logs/lora/finetune_figures.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} --finetune {input.finetune:q} --accuracy-output {output.accuracy:q} "
+        "--params-output {output.params:q} > {log:q} 2>&1"
+
+
+rule lora:
+    """Every output of the LoRA rank study."""
+    input:
+        rules.lora_rank_demo.output,
+        rules.lora_finetune.output,
+        LORA_FIGURES,
