@@ -1,5 +1,5 @@
 # grokflow: train small transformers on modular arithmetic, watch them grok, measure why.
-# Targets: all (= all_csvs + all_figures), all_csvs, all_figures, lora. See README.md.
+# Targets: all (= all_csvs + all_figures), all_csvs, all_figures, lora, table_connectivity. See README.md.
 configfile: "config.yaml"
 
 
@@ -14,6 +14,7 @@ include: "workflow/rules/metrics.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/lora.smk"
+include: "workflow/rules/connectivity.smk"
 
 
 localrules:
@@ -21,6 +22,7 @@ localrules:
     all_csvs,
     all_figures,
     lora,
+    table_connectivity,
 
 
 rule all_csvs:
@@ -30,12 +32,14 @@ rule all_csvs:
         rules.lora_rank_demo.output.csv,
         rules.lora_rank_demo.output.spectrum,
         rules.lora_finetune.output,
+        expand("results/table_connectivity/{table}.csv", table=CONN_TABLES),
 
 
 rule all_figures:
     input:
         [figure.replace(".png", ext) for op in OPS for figure in op_figures(op) for ext in (".png", ".pdf")],
         LORA_FIGURES,
+        CONN_FIGURES,
 
 
 rule all:

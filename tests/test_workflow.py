@@ -143,6 +143,16 @@ def test_lora_study_writes_its_tables_and_figures(workdir, ci_config, finished):
         assert (lora / f"figures/{stem}.pdf").read_bytes()[:5] == b"%PDF-", stem
 
 
+def test_connectivity_study_writes_its_tables_and_figures(workdir, ci_config, finished):
+    study = workdir / "results/table_connectivity"
+    models = pd.read_csv(study / "models.csv")
+    assert sorted(models["model"]) == ["dense", "lowrank"]
+    assert (models.set_index("model").loc["dense", "attended_fraction"] == 1.0)
+    assert set(pd.read_csv(study / "training.csv")["depth"]) == set(ci_config["table_connectivity"]["depths"])
+    for stem in ("mask_local", "mask_global", "positional_gram_lowrank", "accuracy", "accuracy_by_hop"):
+        assert (study / f"figures/{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", stem
+
+
 def test_a_changed_checkpoint_reruns_only_its_op(workdir, ci_config, finished):
     assert "Nothing to be done" in snakemake(workdir, "-n", "all").stdout
     final = workdir / f"results/x+y/seed0/checkpoints/step{ci_config['steps']:07d}.safetensors"

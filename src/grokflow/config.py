@@ -45,6 +45,12 @@ def _check_consistency(config: dict) -> None:
             f"config key 'model.n_heads': d_model {model['d_model']} is not divisible by "
             f"n_heads {model['n_heads']}"
         )
+    connectivity = config["table_connectivity"]
+    if connectivity["d_model"] % connectivity["n_heads"]:
+        raise ConfigError(
+            f"config key 'table_connectivity.n_heads': d_model {connectivity['d_model']} is not divisible by "
+            f"n_heads {connectivity['n_heads']}"
+        )
     n_pairs = (p - 1) * p if "x÷y" in config["ops"] else p * p
     if not 0 < round(config["train_fraction"] * n_pairs) < n_pairs:
         raise ConfigError(

@@ -1,0 +1,75 @@
+#!/usr/bin/env python
+"""Train one table-connectivity model: the low-rank positional transformer with block masks
+(default) or the dense baseline (--dense), on fresh random graphs; write its learning curve, its
+validation accuracy by hop distance between s and t (hop −1: not connected), a one-row summary
+(parameters, positional parameters, attended pairs and their fraction of L² per layer, final
+validation accuracy) and its weights (safetensors)."""
+
+import argparse
+
+import pandas as pd
+from safetensors.torch import save_file
+import torch
+
+from grokflow.arguments import positive_int, unit_fraction
+from grokflow.connectivity.model import NetConfig, attended_pairs, positional_parameters
+from grokflow.connectivity.task import TaskConfig
+from grokflow.connectivity.training import TrainConfig, train
+from grokflow.errors import GrokflowError, run_main
+from grokflow.io import atomic_path, write_csv
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--V", type=positive_int, default=20, help="vertices (blocks)")
+    parser.add_argument("--C", type=positive_int, default=3, help="neighbour slots per vertex")
+    parser.add_argument("--rho", type=unit_fraction, default=0.5, help="probability of keeping a matching edge")
+    parser.add_argument("--n-dims", type=positive_int, default=17, help="token channels: code + type")
+    parser.add_argument("--d-model", type=positive_int, default=64)
+    parser.add_argument("--n-heads", type=positive_int, default=4)
+    parser.add_argument("--depth", type=positive_int, default=4, help="layers")
+    parser.add_argument("--local-layers", type=int, default=2, help="leading layers with the block-diagonal mask")
+    parser.add_argument("--dense", action="store_true", help="the baseline: dense positions, no masks")
+    parser.add_argument("--steps", type=positive_int, default=20000)
+    parser.add_argument("--batch-size", type=positive_int, default=128)
+    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument("--eval-every", type=positive_int, default=500)
+    parser.add_argument("--validation-size", type=positive_int, default=4096)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
+    parser.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
+    for name in ("curve", "by-hop", "summary", "weights"):
+        parser.add_argument(f"--{name}", required=True, help=f"{name} file to write")
+    args = parser.parse_args(argv)
+    if args.n_dims < 2:
+        parser.error("--n-dims must be at least 2 (a code channel and the type channel)")
+    if args.d_model % args.n_heads:
+        raise GrokflowError(f"d_model {args.d_model} is not divisible by n_heads {args.n_heads}")
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse(argv)
+    torch.set_num_threads(args.threads)
+    task = TaskConfig(args.V, args.C, args.rho, args.n_dims)
+    net = NetConfig(args.d_model, args.n_heads, args.depth, args.local_layers, lowrank=not args.dense)
+    config = TrainConfig(args.steps, args.batch_size, args.lr, args.weight_decay, args.eval_every,
+                         args.validation_size, args.seed)
+    name = "dense" if args.dense else "lowrank"
+    model, curve, by_hop = train(task, net, config, f"{name}, depth {args.depth}", args.device)
+    keys = {"model": name, "depth": args.depth}
+    write_csv(curve.assign(**keys)[[*keys, *curve.columns]], args.curve)
+    write_csv(by_hop.assign(**keys)[[*keys, *by_hop.columns]], args.by_hop)
+    pairs = attended_pairs(task, net)
+    write_csv(pd.DataFrame([keys | {
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "positional_parameters": positional_parameters(task, net),
+        "attended_pairs": pairs, "attended_fraction": pairs / (net.n_layers * task.length**2),
+        "val_acc": curve["val_acc"].iloc[-1]}]), args.summary)
+    with atomic_path(args.weights) as tmp:
+        save_file({k: v.cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp))
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,142 @@
+import pandas as pd
+import pytest
+import torch
+
+from grokflow.connectivity.model import (ConnectivityTransformer, NetConfig, attended_pairs, global_mask, local_mask,
+                                         masked_attention, positional_parameters)
+from grokflow.connectivity.task import (DISCONNECTED, EMPTY, NEIGHBOUR, OWN, QUERY, SOURCE, TARGET, TaskConfig,
+                                        components, encode, hop_distances, random_neighbours, sample_batch)
+from test_embedding_geometry import assert_png_and_pdf, run_script
+
+
+def generator(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def union_find_connected(neighbours, s, t) -> bool:
+    parent = list(range(len(neighbours)))
+
+    def find(v):
+        while parent[v] != v:
+            v = parent[v]
+        return v
+
+    for v, slots in enumerate(neighbours):
+        for u in slots:
+            if u >= 0:
+                parent[find(u)] = find(v)
+    return find(s) == find(t)
+
+
+@pytest.mark.parametrize(("V", "C"), [(20, 3), (7, 2), (4, 1)])
+def test_mask_counts_match_the_formulas(V, C):
+    assert int(local_mask(V, C).sum()) == V * (C + 1) ** 2 + 3
+    assert int(global_mask(V, C).sum()) == (V + 3) ** 2
+    assert local_mask(V, C).shape == (V * (C + 1) + 3,) * 2
+
+
+def test_mask_counts_of_the_seed():
+    assert int(local_mask(20, 3).sum()) == 323 and int(global_mask(20, 3).sum()) == 529
+
+
+def test_global_mask_links_the_block_last_tokens_and_the_tail():
+    keys = global_mask(3, 2).any(dim=0).nonzero()[:, 0].tolist()
+    assert keys == [2, 5, 8, 9, 10, 11]
+
+
+def test_empty_mask_rows_give_zero_output_not_nan():
+    q = k = v = torch.randn(1, 1, 4, 8, generator=generator())
+    mask = torch.tensor([[True, True, False, False], [False] * 4, [False, False, True, False], [False] * 4])
+    out = masked_attention(q, k, v, mask)
+    assert not out.isnan().any()
+    assert (out[0, 0, [1, 3]] == 0).all() and (out[0, 0, 2] == v[0, 0, 2]).all()
+
+
+@pytest.mark.parametrize("lowrank", [True, False])
+def test_forward_shape_no_nan_and_parameter_count(lowrank):
+    task, net = TaskConfig(V=5, C=2, n_dims=5), NetConfig(d_model=16, n_heads=2, n_layers=3, lowrank=lowrank)
+    model = ConnectivityTransformer(task, net)
+    logits = model(sample_batch(6, task, generator()).tokens)
+    assert logits.shape == (6,) and not logits.isnan().any()
+    d, L = 16, task.length
+    expected_positional = (task.C + 1 + 3) * d if lowrank else L * d
+    assert positional_parameters(task, net) == expected_positional
+    shared = sum(p.numel() for name, p in model.named_parameters() if not name.startswith("pos_"))
+    assert sum(p.numel() for p in model.parameters()) == shared + expected_positional
+    per_layer = [task.V * 9 + 3, task.V * 9 + 3, (task.V + 3) ** 2] if lowrank else [L * L] * 3
+    assert attended_pairs(task, net) == sum(per_layer)
+
+
+def test_low_rank_positions_repeat_one_block_and_train_it():
+    task = TaskConfig(V=4, C=2, n_dims=5)
+    model = ConnectivityTransformer(task, NetConfig(d_model=8, n_heads=2, n_layers=3))
+    positions = model.positions()
+    blocks = positions[: task.V * 3].view(task.V, 3, -1)
+    assert torch.equal(blocks, blocks[:1].expand_as(blocks))
+    model(sample_batch(4, task, generator()).tokens).sum().backward()
+    assert model.pos_shared.grad.abs().sum() > 0 and model.pos_tail.grad.abs().sum() > 0
+
+
+def test_graphs_have_degree_at_most_c_and_symmetric_edges():
+    neighbours = random_neighbours(50, TaskConfig(V=9, C=3), generator(1))
+    for graph in neighbours.tolist():
+        for v, slots in enumerate(graph):
+            assert len(slots) == 3
+            assert all(v in graph[u] for u in slots if u >= 0)
+
+
+def test_labels_agree_with_union_find_and_are_balanced():
+    task = TaskConfig(V=10, C=2)
+    batch = sample_batch(400, task, generator(2))
+    assert float(batch.labels.mean()) == 0.5
+    s, t = batch.tokens.shape[1] - 2, batch.tokens.shape[1] - 1
+    sources = encode_index(batch, s)
+    targets = encode_index(batch, t)
+    for graph, source, target, label, hop in zip(batch.neighbours.tolist(), sources, targets, batch.labels, batch.hops):
+        assert source != target
+        assert union_find_connected(graph, source, target) == bool(label)
+        assert (hop == DISCONNECTED) == (not bool(label))
+
+
+def encode_index(batch, position):
+    """The vertex whose own-code token carries the same code as the token at `position`."""
+    code_dim = batch.tokens.shape[-1] - 1
+    V, C = batch.neighbours.shape[1:]
+    own = batch.tokens[:, C :: C + 1][:, :V, :code_dim]
+    return (own - batch.tokens[:, position : position + 1, :code_dim]).abs().sum(-1).argmin(-1).tolist()
+
+
+def test_a_hand_made_graph_gives_the_expected_tokens_and_distances():
+    task = TaskConfig(V=4, C=2, n_dims=3)
+    neighbours = torch.tensor([[[1, -1], [0, 2], [-1, 1], [-1, -1]]])  # path 0 – 1 – 2, vertex 3 alone
+    tokens = encode(neighbours, torch.tensor([0]), torch.tensor([2]), task, generator(3))[0]
+    types = tokens[:, -1].long().tolist()
+    assert types == [NEIGHBOUR, EMPTY, OWN, NEIGHBOUR, NEIGHBOUR, OWN, EMPTY, NEIGHBOUR, OWN, EMPTY, EMPTY, OWN,
+                     QUERY, SOURCE, TARGET]
+    codes = tokens[:, :-1]
+    own = {v: codes[3 * v + 2] for v in range(4)}
+    assert torch.equal(codes[0], own[1]) and torch.equal(codes[3], own[0]) and torch.equal(codes[4], own[2])
+    assert torch.equal(codes[13], own[0]) and torch.equal(codes[14], own[2]) and codes[12].abs().sum() == 0
+    assert hop_distances(neighbours, torch.tensor([0])).tolist() == [[0, 1, 2, DISCONNECTED]]
+    assert components(neighbours).tolist() == [[0, 0, 0, 3]]
+
+
+def test_train_script_writes_its_tables_and_the_figures_script_draws(tmp_path):
+    common = ["--V", 4, "--C", 2, "--n-dims", 5, "--d-model", 8, "--n-heads", 2, "--depth", 3, "--steps", 4,
+              "--batch-size", 8, "--eval-every", 2, "--validation-size", 64]
+    for model in ("lowrank", "dense"):
+        out = tmp_path / model
+        run_script("connectivity/train.py", *common, *(["--dense"] if model == "dense" else []),
+                   "--curve", out / "curve.csv", "--by-hop", out / "by_hop.csv", "--summary", out / "summary.csv",
+                   "--weights", out / "weights.safetensors")
+        summary = pd.read_csv(out / "summary.csv").iloc[0]
+        assert summary["model"] == model and summary["depth"] == 3
+        assert list(pd.read_csv(out / "curve.csv")["step"]) == [2, 4]
+    for table in ("curve", "by_hop"):
+        run_script("connectivity/combine.py", tmp_path / f"lowrank/{table}.csv", tmp_path / f"dense/{table}.csv",
+                   "-o", tmp_path / f"{table}.csv")
+    run_script("connectivity/plots.py", "--V", 4, "--C", 2, "--n-dims", 5, "--training", tmp_path / "curve.csv",
+               "--by-hop", tmp_path / "by_hop.csv", "--lowrank-weights", tmp_path / "lowrank/weights.safetensors",
+               "--dense-weights", tmp_path / "dense/weights.safetensors", "--out-dir", tmp_path / "figures")
+    for stem in ("mask_local", "positional_gram_dense", "accuracy_by_hop"):
+        assert_png_and_pdf(tmp_path / f"figures/{stem}.png")

@@ -1,0 +1,107 @@
+# The table-connectivity study (seed 001, issue 10): outputs under results/table_connectivity/.
+import os
+
+CONN = config["table_connectivity"]
+CONN_DIR = "results/table_connectivity"
+CONN_MODELS = ["lowrank", "dense"]
+CONN_RUN = f"{CONN_DIR}/{{model}}_depth{{depth}}"
+CONN_DEEPEST = max(CONN["depths"])
+CONN_FIGURES = [
+    f"{CONN_DIR}/figures/{name}{ext}"
+    for name in ("mask_local", "mask_global", "positional_gram_lowrank", "positional_gram_dense", "accuracy",
+                 "accuracy_by_hop")
+    for ext in (".png", ".pdf")
+]
+CONN_TABLES = {"training": "curve", "by_hop": "by_hop", "models": "summary"}
+
+
+rule connectivity_train:
+    """Train one model (low-rank with masks, or dense) of one depth on fresh random graphs."""
+    input:
+        script="scripts/connectivity/train.py",
+    output:
+        curve=f"{CONN_RUN}/curve.csv",
+        by_hop=f"{CONN_RUN}/by_hop.csv",
+        summary=f"{CONN_RUN}/summary.csv",
+        weights=f"{CONN_RUN}/weights.safetensors",
+    wildcard_constraints:
+        model="lowrank|dense",
+        depth=r"\d+",
+    params:
+        dense=lambda wildcards: "--dense" if wildcards.model == "dense" else "",
+        options=(
+            f"--V {CONN['V']} --C {CONN['C']} --rho {CONN['rho']} --n-dims {CONN['n_dims']} "
+            f"--d-model {CONN['d_model']} --n-heads {CONN['n_heads']} --local-layers {CONN['local_layers']} "
+            f"--steps {CONN['steps']} --batch-size {CONN['batch_size']} --lr {CONN['lr']} "
+            f"--weight-decay {CONN['weight_decay']} --eval-every {CONN['eval_every']} "
+            f"--validation-size {CONN['validation_size']} --seed {CONN['seed']}"
+        ),
+    log:
+        "results/logs/table_connectivity/{model}_depth{depth}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10 + math.ceil(CONN["steps"] * 0.1 / 60),
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} {params.dense} --depth {wildcards.depth} {params.options} --threads {threads} "
+        "--curve {output.curve:q} --by-hop {output.by_hop:q} --summary {output.summary:q} "
+        "--weights {output.weights:q} > {log:q} 2>&1"
+
+
+rule connectivity_table:
+    """One table of every model and depth: training (curves), by_hop or models (summaries)."""
+    input:
+        csvs=lambda wildcards: expand(
+            f"{CONN_RUN}/{CONN_TABLES[wildcards.table]}.csv", model=CONN_MODELS, depth=CONN["depths"]
+        ),
+        script="scripts/connectivity/combine.py",
+    output:
+        f"{CONN_DIR}/{{table}}.csv",
+    wildcard_constraints:
+        table="|".join(CONN_TABLES),
+    log:
+        "results/logs/table_connectivity/{table}.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} {input.csvs:q} --output {output:q} > {log:q} 2>&1"
+
+
+rule connectivity_figures:
+    """Masks, positional Gram matrices, accuracy against step and by hop distance."""
+    input:
+        training=f"{CONN_DIR}/training.csv",
+        by_hop=f"{CONN_DIR}/by_hop.csv",
+        lowrank=f"{CONN_DIR}/lowrank_depth{CONN_DEEPEST}/weights.safetensors",
+        dense=f"{CONN_DIR}/dense_depth{CONN_DEEPEST}/weights.safetensors",
+        script="scripts/connectivity/plots.py",
+    output:
+        CONN_FIGURES,
+    params:
+        sizes=f"--V {CONN['V']} --C {CONN['C']} --n-dims {CONN['n_dims']}",
+        out=lambda wildcards, output: os.path.dirname(output[0]),
+    log:
+        "results/logs/table_connectivity/figures.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} {params.sizes} "
+        "--training {input.training:q} --by-hop {input.by_hop:q} --lowrank-weights {input.lowrank:q} "
+        "--dense-weights {input.dense:q} --out-dir {params.out:q} > {log:q} 2>&1"
+
+
+rule table_connectivity:
+    """Every output of the table-connectivity study."""
+    input:
+        expand(f"{CONN_DIR}/{{table}}.csv", table=CONN_TABLES),
+        CONN_FIGURES,
