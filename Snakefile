@@ -13,23 +13,34 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/slt.smk"
 
 
 localrules:
     all,
     all_csvs,
     all_figures,
+    slt,
 
 
 rule all_csvs:
     input:
         expand("results/{op}/{table}.csv", op=OPS, table=OP_TABLES),
         rules.grokking_summary.output,
+        SLT_CSVS,
 
 
 rule all_figures:
     input:
         [figure.replace(".png", ext) for op in OPS for figure in op_figures(op) for ext in (".png", ".pdf")],
+        SLT_FIGURE_FILES,
+
+
+rule slt:
+    """Singular learning theory: the rescaling study, LLC and λ_eff over training, the calibration."""
+    input:
+        SLT_CSVS,
+        SLT_FIGURE_FILES,
 
 
 rule all:
