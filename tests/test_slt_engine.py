@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from grokflow.model import GrokTransformer, ModelConfig
-from grokflow.slt.engine import ChainSettings, Points, run_chains
+from grokflow.slt.engine import ChainSettings, Points, chain_seed, run_chains
 from grokflow.slt.llc import chain_llc, summarize
 from grokflow.slt.samplers import METHODS, SamplerSettings, make_sampler
 from grokflow.slt.transformer import cross_entropy_loss, logits_function
@@ -38,10 +38,10 @@ def test_batched_chains_equal_each_point_alone(method):
     assert batched.losses.shape == (3, 3, 6)
     for p in range(3):
         alone = run_chains(loss, sampler, points.select(p, p + 1), SETTINGS)
-        torch.testing.assert_close(alone.losses[0], batched.losses[p], rtol=1e-12, atol=1e-12)
-        torch.testing.assert_close(alone.init_loss[0], batched.init_loss[p], rtol=1e-12, atol=1e-12)
+        for part in ("losses", "baselines", "init_loss"):
+            torch.testing.assert_close(getattr(alone, part)[0], getattr(batched, part)[p], rtol=1e-12, atol=1e-12)
     chunked = run_chains(loss, sampler, points, SETTINGS, chunk=2)
-    torch.testing.assert_close(chunked.losses, batched.losses, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(chunked.excess, batched.excess, rtol=1e-12, atol=1e-12)
 
 
 def test_chains_of_one_point_differ_and_depend_on_the_seed():
@@ -54,15 +54,26 @@ def test_chains_of_one_point_differ_and_depend_on_the_seed():
     assert not torch.equal(other.losses, run.losses)
 
 
-def test_first_loss_is_the_minibatch_loss_at_w0_and_init_loss_the_full_loss():
+def test_first_loss_is_the_loss_at_w0_and_baselines_are_the_minibatch_losses_at_w0():
     points = tiny_points(2)
     loss = cross_entropy_loss(CFG)
-    run = run_chains(loss, make_sampler("sgld", SamplerSettings()), points, ChainSettings(2, 2, 20))
+    run = run_chains(loss, make_sampler("sgld", SamplerSettings()), points, ChainSettings(2, 3, 4))
+    full_batch = run_chains(loss, make_sampler("sgld", SamplerSettings()), points, ChainSettings(2, 2, 20))
     for p in range(2):
         unscaled = {n: w[p] / points.scales[n][p] if n in points.scales else w[p] for n, w in points.w0.items()}
-        full = loss(unscaled, points.inputs[p], points.targets[p])
+        full = loss(unscaled, points.inputs[p], points.targets[p]).mean()
         torch.testing.assert_close(run.init_loss[p], full)
-        torch.testing.assert_close(run.losses[p, :, 0], full.expand(2))  # batch ≥ n: the whole set
+        torch.testing.assert_close(run.excess[p, :, 0], torch.zeros(2, dtype=torch.float64), atol=1e-12, rtol=0)
+        torch.testing.assert_close(full_batch.losses[p, :, 0], full.expand(2))  # batch ≥ n: the whole set
+        torch.testing.assert_close(full_batch.baselines[p], full.expand(2, 2))
+    g = torch.Generator().manual_seed(chain_seed(SETTINGS.seed, 1))  # chain 1's stream, step 1's indices
+    torch.randint(20, (4,), generator=g)
+    torch.randn(sum(w[0].numel() for w in points.w0.values()), generator=g, dtype=torch.float64)
+    indices = torch.randint(20, (4,), generator=g)
+    w0 = {n: w[0] / points.scales[n][0] if n in points.scales else w[0] for n, w in points.w0.items()}
+    expected = loss(w0, points.inputs[0, indices], points.targets[0, indices]).mean()
+    rerun = run_chains(loss, make_sampler("sgld", SamplerSettings()), points, ChainSettings(2, 3, 4, seed=SETTINGS.seed))
+    torch.testing.assert_close(rerun.baselines[0, 1, 1], expected)
 
 
 def linear_points(epsilons):
@@ -76,7 +87,7 @@ def linear_points(epsilons):
 
 
 def squared_loss(params, x, y):
-    return 0.5 * ((y - x @ params["w"]) ** 2).mean()
+    return 0.5 * (y - x @ params["w"]) ** 2
 
 
 def test_a_diverging_point_is_counted_and_never_averaged_in():
@@ -84,7 +95,7 @@ def test_a_diverging_point_is_counted_and_never_averaged_in():
     points = linear_points([1e-3, 1.0])
     run = run_chains(squared_loss, make_sampler("sgld", SamplerSettings(gamma=0.0)), points,
                      ChainSettings(chains=4, steps=400, batch_size=3))
-    llc = summarize(chain_llc(run.losses, run.init_loss, points.nbeta, burnin=100))
+    llc = summarize(chain_llc(run.excess, points.nbeta, burnin=100))
     assert list(llc.n_diverged) == [0, 4]
     assert np.isfinite(llc.mean[0]) and np.isnan(llc.mean[1]) and np.isnan(llc.std[1])
 
@@ -99,7 +110,7 @@ def test_summary_skips_diverged_chains():
 
 def test_burnin_must_leave_draws():
     with pytest.raises(ValueError):
-        chain_llc(torch.zeros(1, 2, 5), torch.zeros(1), torch.ones(1), burnin=5)
+        chain_llc(torch.zeros(1, 2, 5), torch.ones(1), burnin=5)
 
 
 def test_logits_function_is_the_model():

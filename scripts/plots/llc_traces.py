@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Per-chain traces of one op's LLC estimate at the unscaled point, one file per sampler:
-nβ (L_batch(w_t) − L_n(w₀)) against the sampler step, each chain in its own colour, the burn-in
-shaded; the dashed line is the LLC (mean over the draws of the finite chains)."""
+nβ (L_B(w_t) − L_B(w₀)) (the excess loss on the step's minibatch B) against the sampler step,
+each chain in its own colour, the burn-in shaded; the dashed line is the LLC (mean over the
+draws of the finite chains)."""
 
 import argparse
 from pathlib import Path
@@ -15,7 +16,7 @@ from grokflow.slt.methods import DISPLAY_NAMES
 
 
 def plot_traces(rows: pd.DataFrame, method: str, png_path) -> None:
-    rows = rows.assign(scaled=rows["nbeta"] * (rows["loss"] - rows["init_loss"]))
+    rows = rows.assign(scaled=rows["nbeta"] * (rows["loss"] - rows["baseline"]))
     fig, ax = new_figure()
     burnin = rows.loc[rows["draw"], "step"].min()
     ax.axvspan(rows["step"].min(), burnin, color="#EEEEEE", lw=0, label="burn-in")
@@ -29,7 +30,7 @@ def plot_traces(rows: pd.DataFrame, method: str, png_path) -> None:
         llc = pd.concat(finite_draws).mean()
         ax.axhline(llc, color="black", linestyle="--", linewidth=1.0, label=f"LLC = {llc:.3g}")
     ax.set_xlabel("sampler step $t$")
-    ax.set_ylabel(f"$n\\beta\\,(L_{{\\mathrm{{batch}}}}(w_t) - L_n(w_0))$, {DISPLAY_NAMES[method]}")
+    ax.set_ylabel(f"$n\\beta\\,(L_B(w_t) - L_B(w_0))$, {DISPLAY_NAMES[method]}")
     combined_legend(ax, loc="upper left", ncol=2)
     save_figure(fig, png_path)
 

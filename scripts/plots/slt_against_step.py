@@ -1,7 +1,7 @@
 #!/usr/bin/env python
-"""An SLT estimate against the training step (mean ± std over seeds of the per-checkpoint means)
-with train and test accuracy on a twin axis: the SGLD LLC (--llc) or λ_eff by thermodynamic
-integration (--flatness). Checkpoints whose every chain diverged are left out."""
+"""The SGLD LLC and λ_eff (thermodynamic integration) against the training step, one figure each
+(mean ± std over seeds of the per-checkpoint means), with train and test accuracy on a twin axis.
+Checkpoints whose every chain diverged are left out."""
 
 import argparse
 
@@ -10,27 +10,26 @@ import pandas as pd
 from grokflow.errors import run_main
 from grokflow.plotting import finish_against_step, new_figure, positive_steps, seed_band
 
-# table flag → (column, line label, y label)
-KINDS = {
-    "llc": ("llc_mean", r"SGLD $\hat\lambda$", r"local learning coefficient $\hat\lambda$"),
-    "flatness": ("lambda_mean", r"$\lambda_{\mathrm{eff}}$", r"$\lambda_{\mathrm{eff}}$ (thermodynamic integration)"),
-}
+
+def plot(table: pd.DataFrame, column: str, label: str, ylabel: str, metrics: pd.DataFrame, png_path) -> None:
+    fig, ax = new_figure()
+    seed_band(ax, positive_steps(table).dropna(subset=[column]), column, label=label)
+    finish_against_step(fig, ax, ylabel, metrics, png_path)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    tables = parser.add_mutually_exclusive_group(required=True)
-    tables.add_argument("--llc", help="results/{op}/llc.csv")
-    tables.add_argument("--flatness", help="results/{op}/flatness_slt.csv")
+    parser.add_argument("--llc", required=True, help="results/{op}/llc.csv")
+    parser.add_argument("--flatness", required=True, help="results/{op}/flatness_slt.csv")
     parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv")
-    parser.add_argument("--output", required=True, help="figure PNG (a PDF is written beside it)")
+    parser.add_argument("--llc-output", required=True, help="LLC figure PNG (a PDF is written beside it)")
+    parser.add_argument("--flatness-output", required=True, help="λ_eff figure PNG (a PDF is written beside it)")
     args = parser.parse_args(argv)
-    kind = "llc" if args.llc else "flatness"
-    column, label, ylabel = KINDS[kind]
-    table = positive_steps(pd.read_csv(args.llc or args.flatness)).dropna(subset=[column])
-    fig, ax = new_figure()
-    seed_band(ax, table, column, label=label)
-    finish_against_step(fig, ax, ylabel, pd.read_csv(args.metrics), args.output)
+    metrics = pd.read_csv(args.metrics)
+    plot(pd.read_csv(args.llc), "llc_mean", r"SGLD $\hat\lambda$", r"local learning coefficient $\hat\lambda$",
+         metrics, args.llc_output)
+    plot(pd.read_csv(args.flatness), "lambda_mean", r"$\lambda_{\mathrm{eff}}$",
+         r"$\lambda_{\mathrm{eff}}$ (thermodynamic integration)", metrics, args.flatness_output)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@
 α multiplies the residual-stream writers, β multiplies W_in and b_in and divides W_out; the grid is
 log-spaced in both. Writes OUTDIR/{method}.csv (alpha, beta, llc_mean, llc_std, init_loss,
 max_logit_change, max_logit_change_fixed_ln_eps, n_diverged, chains, epsilon, nbeta) and the
-per-chain loss traces of the unscaled network (--traces: method, chain, step, loss, init_loss,
-nbeta, draw).
+per-chain loss traces of the unscaled network (--traces: method, chain, step, loss, baseline,
+init_loss, nbeta, draw).
 """
 
 import argparse

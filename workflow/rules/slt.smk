@@ -4,8 +4,7 @@ from grokflow.slt.methods import METHODS as SLT_METHODS
 
 SLT = config["slt"]
 FINAL_CHECKPOINT = f"{RUN_DIR}/checkpoints/{checkpoint_name(SCHEDULE[-1])}"
-LLC_STEPS = every_kth(SCHEDULE, SLT["llc_every"])
-FLATNESS_STEPS = every_kth(SCHEDULE, SLT["flatness_every"])
+TRAINING_STEPS = every_kth(SCHEDULE, SLT["checkpoint_every"])
 CALIBRATION_OP = OPS[0]
 
 
@@ -65,40 +64,21 @@ rule llc_rescaling:
 
 
 rule llc_over_training:
-    """SGLD LLC at every llc_every-th checkpoint of every seed of an op, in one batch."""
+    """SGLD LLC and λ_eff (thermodynamic integration) at every checkpoint_every-th checkpoint of
+    every seed of an op, from one batch of chains at the config's temperatures."""
     input:
-        checkpoints=checkpoints_at(LLC_STEPS),
-        script="scripts/slt/llc.py",
+        checkpoints=checkpoints_at(TRAINING_STEPS),
+        script="scripts/slt/llc_over_training.py",
     output:
-        "results/{op}/llc.csv",
-    params:
-        flags=f"--epsilon {SLT['epsilon']['sgld']} --nbeta {SLT['nbeta']} {chain_flags(SLT)}",
-    log:
-        "results/logs/llc/{op}.log",
-    threads: SLT["threads"]
-    resources:
-        mem_mb=8000,
-        runtime=60,
-    conda:
-        ENV
-    shell:
-        "python {input.script:q} {input.checkpoints:q} --output {output:q} {params.flags} > {log:q} 2>&1"
-
-
-rule flatness_slt:
-    """λ_eff by thermodynamic integration at every flatness_every-th checkpoint of every seed."""
-    input:
-        checkpoints=checkpoints_at(FLATNESS_STEPS),
-        script="scripts/slt/flatness_slt.py",
-    output:
-        "results/{op}/flatness_slt.csv",
+        llc="results/{op}/llc.csv",
+        flatness="results/{op}/flatness_slt.csv",
     params:
         flags=(
             f"--temperatures {' '.join(str(t) for t in SLT['temperatures'])} "
             f"--epsilon {SLT['epsilon']['sgld']} --nbeta {SLT['nbeta']} {chain_flags(SLT)}"
         ),
     log:
-        "results/logs/flatness_slt/{op}.log",
+        "results/logs/llc_over_training/{op}.log",
     threads: SLT["threads"]
     resources:
         mem_mb=8000,
@@ -106,7 +86,8 @@ rule flatness_slt:
     conda:
         ENV
     shell:
-        "python {input.script:q} {input.checkpoints:q} --output {output:q} {params.flags} > {log:q} 2>&1"
+        "python {input.script:q} {input.checkpoints:q} --llc-output {output.llc:q} "
+        "--flatness-output {output.flatness:q} {params.flags} > {log:q} 2>&1"
 
 
 rule llc_calibration:
@@ -199,21 +180,20 @@ rule llc_trace_figures:
         "python {input.script:q} --traces {input.traces:q} --outdir {params.outdir:q} > {log:q} 2>&1"
 
 
-rule slt_against_step_figure:
-    """The SGLD LLC or λ_eff against step with accuracy on a twin axis."""
+rule slt_against_step_figures:
+    """The SGLD LLC and λ_eff against step with accuracy on a twin axis."""
     input:
-        table="results/{op}/{table}.csv",
+        llc="results/{op}/llc.csv",
+        flatness="results/{op}/flatness_slt.csv",
         metrics="results/{op}/metric.csv",
         script="scripts/plots/slt_against_step.py",
     output:
-        png="results/{op}/figures/{table}.png",
-        pdf="results/{op}/figures/{table}.pdf",
-    wildcard_constraints:
-        table="llc|flatness_slt",
-    params:
-        flag=lambda wildcards: "--llc" if wildcards.table == "llc" else "--flatness",
+        llc="results/{op}/figures/llc.png",
+        llc_pdf="results/{op}/figures/llc.pdf",
+        flatness="results/{op}/figures/flatness_slt.png",
+        flatness_pdf="results/{op}/figures/flatness_slt.pdf",
     log:
-        "results/logs/figures/{table}/{op}.log",
+        "results/logs/figures/slt_against_step/{op}.log",
     threads: 1
     resources:
         mem_mb=1000,
@@ -221,8 +201,8 @@ rule slt_against_step_figure:
     conda:
         ENV
     shell:
-        "python {input.script:q} {params.flag} {input.table:q} --metrics {input.metrics:q} "
-        "--output {output.png:q} > {log:q} 2>&1"
+        "python {input.script:q} --llc {input.llc:q} --flatness {input.flatness:q} --metrics {input.metrics:q} "
+        "--llc-output {output.llc:q} --flatness-output {output.flatness:q} > {log:q} 2>&1"
 
 
 rule llc_calibration_figures:

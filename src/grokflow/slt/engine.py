@@ -11,8 +11,11 @@ rescaling grid, across checkpoints) less noisy without changing any point's esti
 Per step the engine draws, for each chain, B indices (with replacement; the whole data set, in
 order, when B ≥ n) and then one standard normal per parameter; evaluates the minibatch loss and
 its gradient for every (point, chain) with `vmap(vmap(grad_and_value(loss)))`; and applies the
-sampler's update, also vmapped. It records the minibatch loss at every step, an unbiased estimate
-of L_n(w_t) (as devinterp does), and L_n(w₀) on the whole data set.
+sampler's update, also vmapped. It records, at every step, the minibatch loss L_B(w_t) (an
+unbiased estimate of L_n(w_t), as devinterp uses) and the same minibatch's loss at the start,
+L_B(w₀), read from a table of w₀'s per-sample losses computed once. Their difference is an
+unbiased estimate of L_n(w_t) − L_n(w₀) whose minibatch noise largely cancels (a control
+variate): the LLC of a chain that barely moves is then near 0, not ± the minibatch noise.
 """
 
 from collections.abc import Callable
@@ -25,7 +28,7 @@ from tqdm import tqdm
 
 from .samplers import Sampler, Tensors
 
-# loss(params, inputs, targets) → the mean loss of one model on one batch (a 0-d tensor).
+# loss(params, inputs, targets) → the per-sample losses (B,) of one model on one batch.
 Loss = Callable[[Tensors, torch.Tensor, torch.Tensor], torch.Tensor]
 EVAL_BATCH = 2048
 
@@ -66,10 +69,17 @@ class Points:
 
 @dataclass
 class ChainRun:
-    """losses (P, C, steps): minibatch loss at w_t before step t; init_loss (P,): L_n(w₀)."""
+    """losses (P, C, steps): minibatch loss L_B(w_t) before step t; baselines (P, C, steps): the
+    same minibatch's loss at w₀, L_B(w₀); init_loss (P,): L_n(w₀)."""
 
     losses: torch.Tensor
+    baselines: torch.Tensor
     init_loss: torch.Tensor
+
+    @property
+    def excess(self) -> torch.Tensor:
+        """L_B(w_t) − L_B(w₀) (P, C, steps): unbiased for L_n(w_t) − L_n(w₀)."""
+        return self.losses - self.baselines
 
 
 def chain_seed(seed: int, chain: int) -> int:
@@ -104,7 +114,8 @@ class ChainStreams:
 
 
 def pulled_back(loss: Loss) -> Callable:
-    """loss(w ⊘ s, inputs, targets): the loss of a point with per-tensor scales s ({} for none)."""
+    """loss(w ⊘ s, inputs, targets): the per-sample losses of a point with per-tensor scales s
+    ({} for none)."""
 
     def scaled_loss(params, scales, inputs, targets):
         if scales:
@@ -114,17 +125,14 @@ def pulled_back(loss: Loss) -> Callable:
     return scaled_loss
 
 
-def full_data_loss(loss: Loss, points: "Points") -> torch.Tensor:
-    """L_n(w₀) of every point (P,), evaluated on slices of EVAL_BATCH samples."""
+def per_sample_losses(loss: Loss, points: "Points") -> torch.Tensor:
+    """The loss of every point's w₀ on each of its samples (P, n), on slices of EVAL_BATCH samples."""
     per_point = vmap(pulled_back(loss))
-    total = torch.zeros(len(points), dtype=points.epsilon.dtype, device=points.inputs.device)
     n = points.inputs.shape[1]
     with torch.no_grad():
-        for start in range(0, n, EVAL_BATCH):
-            stop = min(start + EVAL_BATCH, n)
-            part = per_point(points.w0, points.scales, points.inputs[:, start:stop], points.targets[:, start:stop])
-            total += part * (stop - start)
-    return total / n
+        return torch.cat([per_point(points.w0, points.scales, points.inputs[:, start:start + EVAL_BATCH],
+                                    points.targets[:, start:start + EVAL_BATCH])
+                          for start in range(0, n, EVAL_BATCH)], dim=1)
 
 
 def run_chains(loss: Loss, sampler: Sampler, points: Points, settings: ChainSettings,
@@ -133,7 +141,7 @@ def run_chains(loss: Loss, sampler: Sampler, points: Points, settings: ChainSett
     chunk = chunk or len(points)
     runs = [_run_chunk(loss, sampler, points.select(start, start + chunk), settings, progress)
             for start in range(0, len(points), chunk)]
-    return ChainRun(torch.cat([r.losses for r in runs]), torch.cat([r.init_loss for r in runs]))
+    return ChainRun(*(torch.cat([getattr(r, part) for r in runs]) for part in ("losses", "baselines", "init_loss")))
 
 
 def _run_chunk(loss: Loss, sampler: Sampler, points: Points, settings: ChainSettings, progress: bool) -> ChainRun:
@@ -145,7 +153,7 @@ def _run_chunk(loss: Loss, sampler: Sampler, points: Points, settings: ChainSett
     point_loss = pulled_back(loss)
 
     def chain_loss(params, scales, inputs, targets, indices):
-        return point_loss(params, scales, inputs[indices], targets[indices])
+        return point_loss(params, scales, inputs[indices], targets[indices]).mean()
 
     # Inner vmap: the C chains of one point (shared data); outer: the P points (shared indices).
     gradient = vmap(vmap(grad_and_value(chain_loss), in_dims=(0, None, None, None, 0)), in_dims=(0, 0, 0, 0, None))
@@ -153,11 +161,14 @@ def _run_chunk(loss: Loss, sampler: Sampler, points: Points, settings: ChainSett
     c = settings.chains
     params = {name: w[:, None].expand(-1, c, *w.shape[1:]).clone() for name, w in w0.items()}
     state = vmap(vmap(sampler.init_state))(params)
+    start_losses = per_sample_losses(loss, points)
     losses = torch.empty(len(points), c, settings.steps, dtype=some.dtype, device=some.device)
+    baselines = torch.empty_like(losses)
     with torch.no_grad():
         for step in tqdm(range(settings.steps), desc=f"{sampler.name} chains", unit="step",
                          mininterval=5.0, disable=not progress):
             indices, noise = streams.draw()
             grads, losses[:, :, step] = gradient(params, points.scales, points.inputs, points.targets, indices)
+            baselines[:, :, step] = start_losses[:, indices].mean(dim=-1)
             params, state = update(params, grads, w0, noise, state, points.epsilon, points.nbeta)
-    return ChainRun(losses, full_data_loss(loss, points))
+    return ChainRun(losses, baselines, start_losses.mean(dim=1))

@@ -2,8 +2,9 @@
 integration.
 
 LLC (Lau, Furman, Wang, Murfet & Wei 2023): λ̂(w₀) = nβ (E_β[L_n(w)] − L_n(w₀)), the expectation over
-the localised tempered posterior estimated by the mean of the draws after burn-in; per chain,
-then mean and standard deviation over the chains that stayed finite.
+the localised tempered posterior estimated by the mean over the draws after burn-in of the
+excess minibatch loss L_B(w_t) − L_B(w₀) (see grokflow.slt.engine); per chain, then mean and
+standard deviation over the chains that stayed finite.
 
 Thermodynamic integration (Watanabe 2013; seed 004): with F(b) = −log ∫ exp(−b L_n(w)) φ(w) dw,
 dF/db = E_b[L_n], and near a minimum F(b) ≈ b L_n(w₀) + λ log b. Taking b L_n(w₀) out first (the
@@ -21,13 +22,13 @@ import numpy as np
 import torch
 
 
-def chain_llc(losses: torch.Tensor, init_loss: torch.Tensor, nbeta: torch.Tensor, burnin: int) -> torch.Tensor:
-    """λ̂ of every chain: losses (..., C, T), init_loss and nbeta (...) → (..., C); NaN if diverged."""
-    if not 0 <= burnin < losses.shape[-1]:
-        raise ValueError(f"burn-in {burnin} leaves no draws of {losses.shape[-1]} steps")
-    mean_loss = losses[..., burnin:].mean(dim=-1)
-    llc = nbeta[..., None] * (mean_loss - init_loss[..., None])
-    return torch.where(diverged(losses), torch.nan, llc)
+def chain_llc(excess: torch.Tensor, nbeta: torch.Tensor, burnin: int) -> torch.Tensor:
+    """λ̂ of every chain from its excess losses L_B(w_t) − L_B(w₀) (..., C, T) and nβ (...):
+    (..., C), NaN for a chain that diverged."""
+    if not 0 <= burnin < excess.shape[-1]:
+        raise ValueError(f"burn-in {burnin} leaves no draws of {excess.shape[-1]} steps")
+    llc = nbeta[..., None] * excess[..., burnin:].mean(dim=-1)
+    return torch.where(diverged(excess), torch.nan, llc)
 
 
 def diverged(losses: torch.Tensor) -> torch.Tensor:

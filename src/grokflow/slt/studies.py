@@ -33,7 +33,7 @@ def estimate(model_config, method: str, points: Points, setup: Chains) -> tuple[
     device = points.inputs.device
     run = run_chains(cross_entropy_loss(model_config, device), make_sampler(method, setup.sampler), points,
                      setup.chains, setup.chunk, setup.progress)
-    return chain_llc(run.losses, run.init_loss, points.nbeta, setup.burnin), run
+    return chain_llc(run.excess, points.nbeta, setup.burnin), run
 
 
 def llc_columns(per_chain: torch.Tensor, init_loss: torch.Tensor) -> dict:
@@ -65,19 +65,22 @@ def rescaling_tables(path, epsilons: dict[str, float], nbeta: float, alphas: Seq
                     "max_logit_change_fixed_ln_eps": [c[1] for c in changes],
                     "chains": setup.chains.chains, "epsilon": epsilon, "nbeta": nbeta}
         tables[method] = pd.DataFrame(columns)
-        traces.append(trace_table(method, run.losses[-1], run.init_loss[-1].item(), nbeta, setup.burnin))
+        traces.append(trace_table(method, run, nbeta, setup.burnin))
     return tables, pd.concat(traces, ignore_index=True)
 
 
-def trace_table(method: str, losses: torch.Tensor, init_loss: float, nbeta: float, burnin: int) -> pd.DataFrame:
-    """Long table of one point's chains: method, chain, step, loss, init_loss, nbeta, draw."""
-    chains, steps = losses.shape
+def trace_table(method: str, run: ChainRun, nbeta: float, burnin: int) -> pd.DataFrame:
+    """Long table of the last point's chains: method, chain, step, loss (L_B(w_t)), baseline
+    (L_B(w₀)), init_loss (L_n(w₀)), nbeta, draw (step ≥ burn-in)."""
+    chains, steps = run.losses.shape[1:]
+    flat = lambda values: values[-1].reshape(-1).cpu().double().numpy()  # noqa: E731
     return pd.DataFrame({
         "method": method,
         "chain": torch.arange(chains).repeat_interleave(steps).numpy(),
         "step": torch.arange(steps).repeat(chains).numpy(),
-        "loss": losses.reshape(-1).cpu().double().numpy(),
-        "init_loss": init_loss,
+        "loss": flat(run.losses),
+        "baseline": flat(run.baselines),
+        "init_loss": run.init_loss[-1].item(),
         "nbeta": nbeta,
         "draw": (torch.arange(steps) >= burnin).repeat(chains).numpy(),
     })
@@ -97,35 +100,35 @@ def checkpoint_points(paths: Sequence, nbetas: Sequence[float], epsilon: float, 
     return stack_points(weights, data, [epsilon] * len(nbeta_list), nbeta_list), infos
 
 
-def llc_table(paths: Sequence, epsilon: float, nbeta: float, setup: Chains, device) -> pd.DataFrame:
-    """SGLD LLC of every checkpoint: seed, step, llc_mean, llc_std, init_loss, n_diverged, chains."""
-    points, infos = checkpoint_points(paths, [nbeta], epsilon, device)
-    per_chain, run = estimate(infos[0].model, "sgld", points, setup)
-    frame = pd.DataFrame({"seed": [i.seed for i in infos], "step": [i.step for i in infos]}
-                         | llc_columns(per_chain, run.init_loss) | {"chains": setup.chains.chains})
-    return frame.sort_values(["seed", "step"], ignore_index=True)
+def training_tables(paths: Sequence, epsilon: float, nbeta: float, temperatures: Sequence[float], setup: Chains,
+                    device) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """SGLD LLC and λ_eff (thermodynamic integration) of every checkpoint, from one batch of chains.
 
-
-def flatness_table(paths: Sequence, epsilon: float, nbeta: float, temperatures: Sequence[float], setup: Chains,
-                   device) -> pd.DataFrame:
-    """λ_eff of every checkpoint by thermodynamic integration over nβ·temperatures (SGLD).
-
-    Columns: seed, step, lambda_mean, lambda_std (over chains; a chain diverged at any
-    temperature counts as diverged), init_loss, n_diverged, nbeta_low, nbeta_high, chains.
+    Each checkpoint runs its chains at every inverse temperature nβ·t (t in `temperatures`, which
+    holds 1): the chains at nβ give the LLC table (seed, step, llc_mean, llc_std, init_loss,
+    n_diverged, chains), all of them the λ_eff table (seed, step, lambda_mean, lambda_std,
+    init_loss, n_diverged, nbeta_low, nbeta_high, chains); a chain diverged at any temperature
+    counts as diverged for λ_eff.
     """
-    nbetas = sorted(nbeta * t for t in temperatures)
+    factors = sorted(temperatures)
+    if 1.0 not in factors:
+        raise ValueError("the temperatures must hold 1 (the LLC's own nβ)")
+    nbetas = [nbeta * t for t in factors]
     points, infos = checkpoint_points(paths, nbetas, epsilon, device)
     per_chain, run = estimate(infos[0].model, "sgld", points, setup)
     k = len(nbetas)
     by_temperature = per_chain.reshape(len(paths), k, -1).transpose(1, 2)  # (checkpoints, C, K)
+    keys = {"seed": [i.seed for i in infos], "step": [i.step for i in infos]}
+    init_loss = run.init_loss[::k]
+    llc = pd.DataFrame(keys | llc_columns(by_temperature[..., factors.index(1.0)], init_loss)
+                       | {"chains": setup.chains.chains})
     summary = summarize(thermodynamic_lambda(by_temperature, nbetas))
-    frame = pd.DataFrame({
-        "seed": [i.seed for i in infos], "step": [i.step for i in infos],
-        "lambda_mean": summary.mean, "lambda_std": summary.std,
-        "init_loss": run.init_loss[::k].cpu().double().numpy(), "n_diverged": summary.n_diverged,
-        "nbeta_low": nbetas[0], "nbeta_high": nbetas[-1], "chains": setup.chains.chains,
+    flatness = pd.DataFrame(keys | {
+        "lambda_mean": summary.mean, "lambda_std": summary.std, "init_loss": init_loss.cpu().double().numpy(),
+        "n_diverged": summary.n_diverged, "nbeta_low": nbetas[0], "nbeta_high": nbetas[-1],
+        "chains": setup.chains.chains,
     })
-    return frame.sort_values(["seed", "step"], ignore_index=True)
+    return tuple(frame.sort_values(["seed", "step"], ignore_index=True) for frame in (llc, flatness))
 
 
 def calibration_table(path, methods: Sequence[str], epsilons: Sequence[float], nbetas: Sequence[float],
@@ -140,7 +143,7 @@ def calibration_table(path, methods: Sequence[str], epsilons: Sequence[float], n
         points = stack_points([tensors] * len(combos), [data] * len(combos), [e for e, _ in combos],
                               [b for _, b in combos])
         per_chain, run = estimate(info.model, method, points, setup)
-        late = summarize(chain_llc(run.losses, run.init_loss, points.nbeta, late_burnin))
+        late = summarize(chain_llc(run.excess, points.nbeta, late_burnin))
         frames.append(pd.DataFrame({"method": method, "epsilon": [e for e, _ in combos], "nbeta": [b for _, b in combos]}
                                    | llc_columns(per_chain, run.init_loss) | {"llc_late_mean": late.mean}))
     return pd.concat(frames, ignore_index=True)

@@ -23,11 +23,11 @@ def logits_function(model_config: ModelConfig, device="cpu"):
 
 
 def cross_entropy_loss(model_config: ModelConfig, device="cpu") -> Loss:
-    """The training loss L(params, tokens, labels): mean cross-entropy of the answer logits."""
+    """The training loss per sample, (params, tokens, labels) → (B,): cross-entropy of the answer."""
     logits = logits_function(model_config, device)
 
     def loss(params, tokens, labels):
-        return F.cross_entropy(logits(params, tokens), labels)
+        return F.cross_entropy(logits(params, tokens), labels, reduction="none")
 
     return loss
 
