@@ -1,13 +1,14 @@
 #!/usr/bin/env python
 """Heatmaps of one op's LLC over the α × β rescaling grid, one file per sampler, α and β on log
-axes, colormap plasma (brighter = larger LLC) on one colour scale shared by the op's samplers.
+axes, colormap plasma (brighter = larger LLC) on one colour scale shared by the op's samplers:
+symmetric-log (linear within ±0.01), since the samplers' LLCs differ by orders of magnitude.
 Grey cells: every chain diverged; a white dot: some chains diverged; a white + marks α = β = 1."""
 
 import argparse
 from pathlib import Path
 
 import matplotlib
-from matplotlib.colors import Normalize
+from matplotlib.colors import SymLogNorm
 import numpy as np
 import pandas as pd
 
@@ -16,6 +17,7 @@ from grokflow.plotting import new_figure, save_figure
 from grokflow.slt.methods import DISPLAY_NAMES, METHODS
 
 COLORMAP = matplotlib.colormaps["plasma"].with_extremes(bad="#BDBDBD")
+LINEAR_WITHIN = 0.01
 
 def log_edges(values: np.ndarray) -> np.ndarray:
     """Cell edges of a log-spaced axis: half a log-step beyond each value."""
@@ -24,7 +26,7 @@ def log_edges(values: np.ndarray) -> np.ndarray:
     return 10 ** np.append(logs - half, logs[-1] + half)
 
 
-def plot_heatmap(table: pd.DataFrame, method: str, norm: Normalize, png_path) -> None:
+def plot_heatmap(table: pd.DataFrame, method: str, norm: SymLogNorm, png_path) -> None:
     grid = table.pivot(index="beta", columns="alpha", values="llc_mean").sort_index().sort_index(axis=1)
     partial = table[(table["n_diverged"] > 0) & table["llc_mean"].notna()]
     fig, ax = new_figure()
@@ -40,11 +42,10 @@ def plot_heatmap(table: pd.DataFrame, method: str, norm: Normalize, png_path) ->
     save_figure(fig, png_path)
 
 
-def shared_norm(tables: dict[str, pd.DataFrame]) -> Normalize:
+def shared_norm(tables: dict[str, pd.DataFrame]) -> SymLogNorm:
     values = pd.concat([t["llc_mean"] for t in tables.values()]).dropna()
-    if values.empty:
-        return Normalize(vmin=0, vmax=1)
-    return Normalize(vmin=values.min(), vmax=values.max())
+    low, high = (values.min(), values.max()) if len(values) else (0.0, 1.0)
+    return SymLogNorm(linthresh=LINEAR_WITHIN, vmin=min(low, 0.0), vmax=max(high, LINEAR_WITHIN))
 
 
 def main(argv=None) -> None:

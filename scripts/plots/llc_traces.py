@@ -7,6 +7,7 @@ draws of the finite chains)."""
 import argparse
 from pathlib import Path
 
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 import pandas as pd
 
@@ -30,6 +31,7 @@ def plot_traces(rows: pd.DataFrame, method: str, png_path) -> None:
         llc = pd.concat(finite_draws).mean()
         ax.axhline(llc, color="black", linestyle="--", linewidth=1.0, label=f"LLC = {llc:.3g}")
     ax.set_xlabel("sampler step $t$")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(f"$n\\beta\\,(L_B(w_t) - L_B(w_0))$, {DISPLAY_NAMES[method]}")
     combined_legend(ax, loc="upper left", ncol=2)
     save_figure(fig, png_path)

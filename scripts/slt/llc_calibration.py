@@ -18,7 +18,8 @@ from grokflow.slt.studies import Chains, calibration_table
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     allow_abbrev=False)
     parser.add_argument("--checkpoint", required=True, help="the checkpoint to calibrate on")
     parser.add_argument("--output", "-o", required=True, help="CSV to write")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), help="samplers to sweep")

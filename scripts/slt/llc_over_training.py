@@ -21,7 +21,8 @@ from grokflow.slt.studies import Chains, training_tables
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     allow_abbrev=False)
     parser.add_argument("checkpoints", nargs="+", help="checkpoint files")
     parser.add_argument("--llc-output", required=True, help="LLC CSV to write (results/{op}/llc.csv)")
     parser.add_argument("--flatness-output", required=True, help="λ_eff CSV to write (results/{op}/flatness_slt.csv)")

@@ -21,7 +21,8 @@ from grokflow.slt.studies import Chains, rescaling_tables
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     allow_abbrev=False)
     parser.add_argument("--checkpoint", required=True, help="the checkpoint to rescale (an op's final one)")
     parser.add_argument("--outdir", required=True, help="folder for {method}.csv")
     parser.add_argument("--traces", required=True, help="CSV of the unscaled network's loss traces")

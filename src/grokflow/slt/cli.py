@@ -40,6 +40,8 @@ def add_chain_arguments(parser: argparse.ArgumentParser, epsilon: str = "single"
     run.add_argument("--chunk", type=positive_int, default=None, help="points per batch (default: all at once)")
     run.add_argument("--device", default="auto", help="torch device: auto (cuda if available), cpu, cuda, ...")
     run.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
+    run.add_argument("--tf32", action="store_true",
+                     help="let CUDA matrix products use TF32 (about 2× faster on an H100; ~1e-3 relative rounding)")
 
 
 def sampler_settings(args: argparse.Namespace) -> SamplerSettings:
@@ -65,6 +67,7 @@ def setup_torch(args: argparse.Namespace) -> torch.device:
     """Threads, denormal flushing (tiny weights make denormals) and the device of the run."""
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
+    torch.backends.cuda.matmul.allow_tf32 = args.tf32
     if args.device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(args.device)

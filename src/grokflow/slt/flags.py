@@ -17,7 +17,7 @@ def chain_flags(slt: dict) -> str:
         f"--gamma {slt['gamma']} --psgld-decay {slt['psgld_decay']} --psgld-lambda {slt['psgld_lambda']} "
         f"--rsgld-delta {slt['rsgld_delta']} --sisgld-eps {slt['sisgld_eps']} --chains {slt['chains']} "
         f"--burnin {slt['burnin']} --draws {slt['draws']} --batch-size {slt['batch_size']} --seed {slt['seed']} "
-        f"{chunk}--device {slt['device']} --threads {slt['threads']}"
+        f"{chunk}--device {slt['device']} --threads {slt['threads']}{' --tf32' if slt['tf32'] else ''}"
     )
 
 

@@ -64,7 +64,10 @@ def langevin_step(w, grad, w0, noise, epsilon, nbeta, gamma, precondition=None, 
 
 
 class Sampler:
-    """One update rule: `init_state(w0)` and `step(...)` on the dicts of one model's tensors."""
+    """One update rule: `init_state(w0)` and `step(...)` on the dicts of one model's tensors.
+
+    A stateless sampler only defines `metric(w)`: the preconditioner D and correction Γ of one
+    tensor (None for the identity and for none)."""
 
     name = "sgld"
 
@@ -74,12 +77,17 @@ class Sampler:
     def init_state(self, params: Tensors) -> Tensors:
         return {}
 
+    def metric(self, w: torch.Tensor):
+        return None, None
+
     def step(self, params: Tensors, grads: Tensors, w0: Tensors, noise: Tensors, state: Tensors,
              epsilon: torch.Tensor, nbeta: torch.Tensor) -> tuple[Tensors, Tensors]:
         """The next parameters and sampler state."""
-        gamma = self.settings.gamma
-        new = {name: langevin_step(w, grads[name], w0[name], noise[name], epsilon, nbeta, gamma)
-               for name, w in params.items()}
+        new = {}
+        for name, w in params.items():
+            precondition, correction = self.metric(w)
+            new[name] = langevin_step(w, grads[name], w0[name], noise[name], epsilon, nbeta, self.settings.gamma,
+                                      precondition, correction)
         return new, state
 
 
@@ -88,7 +96,8 @@ class PSGLD(Sampler):
 
     def init_state(self, params: Tensors) -> Tensors:
         state = {f"v.{name}": torch.zeros_like(w) for name, w in params.items()}
-        return state | {"t": torch.zeros((), dtype=next(iter(params.values())).dtype)}
+        some = next(iter(params.values()))
+        return state | {"t": torch.zeros((), dtype=some.dtype, device=some.device)}
 
     def step(self, params, grads, w0, noise, state, epsilon, nbeta):
         s = self.settings
@@ -106,23 +115,15 @@ class PSGLD(Sampler):
 class RSGLD(Sampler):
     name = "rsgld"
 
-    def step(self, params, grads, w0, noise, state, epsilon, nbeta):
-        s = self.settings
-        new = {name: langevin_step(w, grads[name], w0[name], noise[name], epsilon, nbeta, s.gamma,
-                                   precondition=w**2 + s.rsgld_delta, correction=2 * w)
-               for name, w in params.items()}
-        return new, state
+    def metric(self, w):
+        return w**2 + self.settings.rsgld_delta, 2 * w
 
 
 class SISGLD(Sampler):
     name = "sisgld"
 
-    def step(self, params, grads, w0, noise, state, epsilon, nbeta):
-        s = self.settings
-        new = {name: langevin_step(w, grads[name], w0[name], noise[name], epsilon, nbeta, s.gamma,
-                                   precondition=(w**2).sum() + s.sisgld_eps)
-               for name, w in params.items()}
-        return new, state
+    def metric(self, w):
+        return (w**2).sum() + self.settings.sisgld_eps, None
 
 
 def make_sampler(method: str, settings: SamplerSettings) -> Sampler:
