@@ -41,8 +41,12 @@ def snakemake(workdir, *args):
 
 
 def planned_jobs(result) -> list[tuple[str, str]]:
-    """(rule, wildcards) of every job a dry run lists."""
-    return re.findall(r"^rule (\w+):\n(?:.*\n)*?(?:    wildcards: (.*)\n|\n)", result.stdout, flags=re.M)
+    """(rule, wildcards) of every job a dry run lists ('' for a job without wildcards)."""
+    jobs = []
+    for rule, block in re.findall(r"^rule (\w+):\n((?:    .*\n)*)", result.stdout, flags=re.M):
+        wildcards = re.search(r"^    wildcards: (.*)$", block, flags=re.M)
+        jobs.append((rule, wildcards.group(1) if wildcards else ""))
+    return jobs
 
 
 @pytest.fixture(scope="module")
