@@ -53,9 +53,9 @@ def main(argv=None) -> None:
     parser.add_argument("--tables", nargs="+", required=True, help="results/{op}/llc_rescaling/{method}.csv")
     parser.add_argument("--outdir", required=True, help="folder for {method}.png and .pdf")
     args = parser.parse_args(argv)
-    tables = {Path(path).stem: pd.read_csv(path) for path in args.tables}
-    if unknown := set(tables) - set(METHODS):
+    if unknown := {Path(path).stem for path in args.tables} - set(METHODS):
         raise GrokflowError(f"tables must be named after a sampler ({', '.join(METHODS)}), got {sorted(unknown)}")
+    tables = {Path(path).stem: pd.read_csv(path) for path in args.tables}
     norm = shared_norm(tables)
     for method, table in tables.items():
         plot_heatmap(table, method, norm, Path(args.outdir) / f"{method}.png")

@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 
 from ..data import all_pairs
+from ..errors import GrokflowError
 from .engine import ChainRun, ChainSettings, Points, run_chains
 from .llc import chain_llc, summarize, thermodynamic_lambda
 from .rescaling import max_logit_changes, rescaled_points
@@ -95,7 +96,7 @@ def checkpoint_points(paths: Sequence, nbetas: Sequence[float], epsilon: float, 
         data += [train] * len(nbetas)
         infos.append(info)
     if len({info.model for info in infos}) > 1 or len({len(labels) for _, labels in data}) > 1:
-        raise ValueError("the checkpoints of one SLT run must share the model and the training-set size")
+        raise GrokflowError("the checkpoints of one SLT run must share the model and the training-set size")
     nbeta_list = [b for _ in paths for b in nbetas]
     return stack_points(weights, data, [epsilon] * len(nbeta_list), nbeta_list), infos
 
