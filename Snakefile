@@ -1,5 +1,5 @@
 # grokflow: train small transformers on modular arithmetic, watch them grok, measure why.
-# Targets: all (= all_csvs + all_figures), all_csvs, all_figures, lora, table_connectivity. See README.md.
+# Targets: all (= all_csvs + all_figures), all_csvs, all_figures, lora, table_connectivity, slt. See README.md.
 configfile: "config.yaml"
 
 
@@ -15,6 +15,7 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/lora.smk"
 include: "workflow/rules/connectivity.smk"
+include: "workflow/rules/slt.smk"
 
 
 localrules:
@@ -23,6 +24,7 @@ localrules:
     all_figures,
     lora,
     table_connectivity,
+    slt,
 
 
 rule all_csvs:
@@ -33,6 +35,7 @@ rule all_csvs:
         rules.lora_rank_demo.output.spectrum,
         rules.lora_finetune.output,
         expand("results/table_connectivity/{table}.csv", table=CONN_TABLES),
+        SLT_CSVS,
 
 
 rule all_figures:
@@ -40,6 +43,7 @@ rule all_figures:
         [figure.replace(".png", ext) for op in OPS for figure in op_figures(op) for ext in (".png", ".pdf")],
         LORA_FIGURES,
         CONN_FIGURES,
+        SLT_FIGURE_FILES,
 
 
 rule all:

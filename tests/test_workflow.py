@@ -153,6 +153,37 @@ def test_connectivity_study_writes_its_tables_and_figures(workdir, ci_config, fi
         assert (study / f"figures/{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", stem
 
 
+SLT_METHODS = ["sgld", "psgld", "rsgld", "sisgld"]
+SLT_FIGURES = ["llc", "flatness_slt", *(f"llc_rescaling/{m}" for m in SLT_METHODS),
+               *(f"llc_traces/{m}" for m in SLT_METHODS)]
+
+
+def test_slt_tables_and_figures(workdir, ci_config, finished):
+    side = ci_config["slt"]["rescaling"]["grid"]
+    first_op = ci_config["ops"][0]
+    for op in ci_config["ops"]:
+        metrics = pd.read_csv(workdir / f"results/{op}/metric.csv")
+        for method in SLT_METHODS:
+            grid = pd.read_csv(workdir / f"results/{op}/llc_rescaling/{method}.csv")
+            assert {"alpha", "beta", "llc_mean", "llc_std", "init_loss", "max_logit_change", "n_diverged"} <= set(grid.columns)
+            assert len(grid) == side * side and grid["n_diverged"].between(0, ci_config["slt"]["chains"]).all()
+        for table in ("llc", "flatness_slt"):
+            frame = pd.read_csv(workdir / f"results/{op}/{table}.csv")
+            assert set(zip(frame["seed"], frame["step"])) <= set(zip(metrics["seed"], metrics["step"])), table
+            assert frame["step"].max() == ci_config["steps"], table
+        figures = workdir / f"results/{op}/figures"
+        calibration = [f"llc_calibration/{m}" for m in SLT_METHODS] if op == first_op else []
+        for stem in SLT_FIGURES + calibration:
+            assert (figures / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", stem
+            assert (figures / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-", stem
+    calibration = pd.read_csv(workdir / f"results/{first_op}/llc_calibration.csv")
+    assert set(calibration["method"]) == set(SLT_METHODS)
+    summary = pd.read_csv(workdir / "results/llc_rescaling_summary.csv")
+    assert sorted(zip(summary["op"], summary["method"])) == sorted(
+        (op, method) for op in ci_config["ops"] for method in SLT_METHODS)
+    assert (workdir / "results/figures/llc_rescaling_cv.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_a_changed_checkpoint_reruns_only_its_op(workdir, ci_config, finished):
     assert "Nothing to be done" in snakemake(workdir, "-n", "all").stdout
     final = workdir / f"results/x+y/seed0/checkpoints/step{ci_config['steps']:07d}.safetensors"
@@ -169,7 +200,8 @@ def test_a_changed_checkpoint_reruns_only_its_op(workdir, ci_config, finished):
         # The LoRA study starts from x+y seed 0's final checkpoint: it reruns too.
         assert ("lora_rank_demo", "") in jobs and ("lora_finetune", "") in jobs
         others = [(rule, wc) for rule, wc in jobs
-                  if rule not in ("all", "mechanism_summary_all") and not rule.startswith("lora")]
+                  if rule not in ("all", "mechanism_summary_all", "llc_rescaling_summary", "llc_rescaling_cv_figure")
+                  and not rule.startswith("lora")]
         assert all("op=x+y" in wc for _, wc in others), others
         assert not any(rule in ("train", "qk_circuit") for rule, _ in jobs)
     assert sorted(touched) == sorted(changed)

@@ -1,0 +1,36 @@
+#!/usr/bin/env python
+"""The SGLD LLC and λ_eff (thermodynamic integration) against the training step, one figure each
+(mean ± std over seeds of the per-checkpoint means), with train and test accuracy on a twin axis.
+Checkpoints whose every chain diverged are left out."""
+
+import argparse
+
+import pandas as pd
+
+from grokflow.errors import run_main
+from grokflow.plotting import finish_against_step, new_figure, positive_steps, seed_band
+
+
+def plot(table: pd.DataFrame, column: str, label: str, ylabel: str, metrics: pd.DataFrame, png_path) -> None:
+    fig, ax = new_figure()
+    seed_band(ax, positive_steps(table).dropna(subset=[column]), column, label=label)
+    finish_against_step(fig, ax, ylabel, metrics, png_path)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--llc", required=True, help="results/{op}/llc.csv")
+    parser.add_argument("--flatness", required=True, help="results/{op}/flatness_slt.csv")
+    parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv")
+    parser.add_argument("--llc-output", required=True, help="LLC figure PNG (a PDF is written beside it)")
+    parser.add_argument("--flatness-output", required=True, help="λ_eff figure PNG (a PDF is written beside it)")
+    args = parser.parse_args(argv)
+    metrics = pd.read_csv(args.metrics)
+    plot(pd.read_csv(args.llc), "llc_mean", r"SGLD $\hat\lambda$", r"local learning coefficient $\hat\lambda$",
+         metrics, args.llc_output)
+    plot(pd.read_csv(args.flatness), "lambda_mean", r"$\lambda_{\mathrm{eff}}$",
+         r"$\lambda_{\mathrm{eff}}$ (thermodynamic integration)", metrics, args.flatness_output)
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,44 @@
+#!/usr/bin/env python
+"""SGLD LLC and λ_eff (thermodynamic integration) at every given checkpoint (any seeds, steps).
+
+Every checkpoint runs its chains on its own run's training set at the inverse temperatures
+nβ·t for t in --temperatures (which must hold 1), all in one batch. The chains at nβ give the LLC,
+λ̂ = nβ (mean L_batch(w_t) − L_n(w₀)); all temperatures give U(b) = E_b[n L_n] and, with
+n L_n(w₀) Δb taken out, λ_eff = ΔF / Δlog b (see grokflow.slt.llc).
+
+--llc-output columns: seed, step, llc_mean, llc_std (over chains), init_loss, n_diverged, chains.
+--flatness-output columns: seed, step, lambda_mean, lambda_std, init_loss, n_diverged, nbeta_low,
+nbeta_high, chains.
+"""
+
+import argparse
+
+from grokflow.errors import GrokflowError, run_main
+from grokflow.io import write_csv
+from grokflow.slt.cli import add_chain_arguments, chain_settings, sampler_settings, setup_torch
+from grokflow.slt.methods import positive_float
+from grokflow.slt.studies import Chains, training_tables
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     allow_abbrev=False)
+    parser.add_argument("checkpoints", nargs="+", help="checkpoint files")
+    parser.add_argument("--llc-output", required=True, help="LLC CSV to write (results/{op}/llc.csv)")
+    parser.add_argument("--flatness-output", required=True, help="λ_eff CSV to write (results/{op}/flatness_slt.csv)")
+    parser.add_argument("--temperatures", nargs="+", type=positive_float, default=[0.5, 0.71, 1.0, 1.41, 2.0],
+                        help="inverse temperatures as multiples of nβ; must hold 1 and one more value")
+    add_chain_arguments(parser)
+    args = parser.parse_args(argv)
+    temperatures = sorted(set(args.temperatures))
+    if 1.0 not in temperatures or len(temperatures) < 2:
+        raise GrokflowError(f"--temperatures must hold 1 and at least one other value, got {args.temperatures}")
+    device = setup_torch(args)
+    setup = Chains(sampler_settings(args), chain_settings(args), args.burnin, args.chunk)
+    llc, flatness = training_tables(args.checkpoints, args.epsilon, args.nbeta, temperatures, setup, device)
+    write_csv(llc, args.llc_output)
+    write_csv(flatness, args.flatness_output)
+
+
+if __name__ == "__main__":
+    run_main(main)

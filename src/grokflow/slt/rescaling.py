@@ -1,0 +1,81 @@
+"""The two function-preserving rescalings of the grokking transformer (DESIGN.md).
+
+- α multiplies every weight that writes into the residual stream (W_E, W_pos, W_O, b_O, W_out,
+  b_out): every LayerNorm sees α·x and normalises it away. This is exact only when LayerNorm's ε
+  scales with α² too (LN_ε(αx) = LN_{ε/α²}(x)): weight decay 1 leaves residual-stream variances
+  within a factor 10 of the default ε = 1e-5, so with a fixed ε the plain rescaled network is a
+  different function (its `max_logit_change_fixed_ln_eps` in the study's CSVs).
+- β multiplies W_in and b_in and divides W_out: ReLU(β z) = β ReLU(z) for β > 0 undoes it exactly.
+
+The study samples the exactly equivalent network, written as the pull-back w′ ↦ L(w′ ⊘ s(α, β))
+of the trained network's loss (the engine's `Points.scales`): the same function as the rescaled
+weights with LayerNorm ε·α², so its LLC is exactly that of the unscaled network, and any change
+across the grid is the estimator's.
+"""
+
+import numpy as np
+import torch
+
+from ..model import ModelConfig
+from .engine import Points
+from .transformer import logits_function
+
+RESIDUAL_WRITERS = ("W_E", "W_pos", "W_O", "b_O", "W_out", "b_out")
+MLP_INPUTS = ("W_in", "b_in")
+
+
+def scale_factor(name: str, alpha: float, beta: float) -> float:
+    """The factor the (α, β) rescaling applies to the tensor `name` (a state-dict key)."""
+    leaf = name.split(".")[-1]
+    factor = alpha if leaf in RESIDUAL_WRITERS else 1.0
+    if leaf in MLP_INPUTS:
+        factor *= beta
+    if leaf == "W_out":
+        factor /= beta
+    return factor
+
+
+def rescaled_names(names) -> list[str]:
+    """The tensors some (α, β) rescaling changes."""
+    return [name for name in names if name.split(".")[-1] in RESIDUAL_WRITERS + MLP_INPUTS]
+
+
+def rescale(tensors: dict[str, torch.Tensor], alpha: float, beta: float) -> dict[str, torch.Tensor]:
+    """The weights of the same function under the (α, β) rescaling (new tensors)."""
+    return {name: tensor * scale_factor(name, alpha, beta) for name, tensor in tensors.items()}
+
+
+def log_grid(low: float, high: float, count: int) -> np.ndarray:
+    """`count` log-spaced values from `low` to `high` (both included; `low` alone if count is 1)."""
+    return np.geomspace(low, high, count)
+
+
+def rescaled_points(tensors: dict[str, torch.Tensor], data: tuple, alphas, betas, epsilon: float,
+                    nbeta: float) -> Points:
+    """One point per (α, β) pair: the rescaled weights and the pull-back scales of their loss."""
+    some = next(iter(tensors.values()))
+    as_tensor = lambda values: torch.tensor(values, dtype=some.dtype, device=some.device)  # noqa: E731
+    w0 = {name: torch.stack([t * scale_factor(name, a, b) for a, b in zip(alphas, betas)])
+          for name, t in tensors.items()}
+    scales = {name: as_tensor([scale_factor(name, a, b) for a, b in zip(alphas, betas)])
+              for name in rescaled_names(tensors)}
+    tokens, labels = data
+    count = len(alphas)
+    return Points(w0, tokens.expand(count, *tokens.shape), labels.expand(count, *labels.shape),
+                  as_tensor([epsilon] * count), as_tensor([nbeta] * count), scales)
+
+
+@torch.no_grad()
+def max_logit_changes(tensors, model_config: ModelConfig, tokens: torch.Tensor, alpha: float, beta: float):
+    """max |Δlogit| over `tokens` of (the sampled network, the plain rescaled network with fixed ε).
+
+    The sampled network is the pull-back, so its change is float rounding only; the plain one
+    shows how far the α rescaling is from a symmetry with LayerNorm's ε held fixed.
+    """
+    logits = logits_function(model_config, tokens.device)
+    reference = logits(tensors, tokens)
+    rescaled = rescale(tensors, alpha, beta)
+    pulled_back = {name: t / scale_factor(name, alpha, beta) for name, t in rescaled.items()}
+    sampled = (logits(pulled_back, tokens) - reference).abs().max().item()
+    plain = (logits(rescaled, tokens) - reference).abs().max().item()
+    return sampled, plain
