@@ -1,6 +1,7 @@
 import torch
 
 from grokflow.model import GrokTransformer, ModelConfig
+from grokflow.slt.rescaling import rescale
 
 CFG = ModelConfig(p=7, n_layers=2, d_model=16, n_heads=4, d_mlp=32)
 
@@ -55,15 +56,6 @@ def test_residual_and_mlp_rescalings_leave_logits_unchanged():
             module.eps = 0.0
     tokens = torch.randint(0, 7, (20, 3), generator=torch.Generator().manual_seed(0))
     reference = model(tokens)
-    alpha, beta = 7.0, 0.2
-    with torch.no_grad():
-        for name, weight in model.named_parameters():
-            leaf = name.split(".")[-1]
-            if leaf in ("W_E", "W_pos", "W_O", "b_O", "W_out", "b_out"):
-                weight *= alpha
-            if leaf in ("W_in", "b_in"):
-                weight *= beta
-            if leaf == "W_out":
-                weight /= beta
+    model.load_state_dict(rescale(model.state_dict(), alpha=7.0, beta=0.2))
     scale = reference.abs().max()
     assert (model(tokens) - reference).abs().max() < 1e-4 * scale
