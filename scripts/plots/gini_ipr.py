@@ -27,7 +27,7 @@ def plot(gini_ipr: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
     ax.set_ylabel("Gini index of the power spectrum", color=GINI_COLOR)
     ipr_axis.set_yscale("log")
     ipr_axis.set_ylabel("IPR of the power spectrum", color=IPR_COLOR)
-    combined_legend(ax, twin, ipr_axis, loc="center left")
+    combined_legend(ax, twin, ipr_axis, loc="lower left", bbox_to_anchor=(0.0, 1.02), ncol=2)
     save_figure(fig, png_path)
 
 

@@ -23,7 +23,7 @@ def plot_group_representation(group: pd.DataFrame, metrics: pd.DataFrame, png_pa
               label=r"orthogonality defect $\delta_{\mathrm{orth}}$")
     defect_axis.set_ylabel(r"$\delta_{\mathrm{orth}} = \|R^{\top}R - I\|_F$")
     twin = accuracy_twin(ax, metrics)
-    combined_legend(ax, defect_axis, twin, loc="center left")
+    combined_legend(ax, defect_axis, twin, loc="lower left", bbox_to_anchor=(0.0, 1.02), ncol=2)
     save_figure(fig, png_path)
 
 

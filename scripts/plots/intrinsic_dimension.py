@@ -32,7 +32,7 @@ def plot_qk(table: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
     ax.set_ylabel(f"effective rank of {math_name('W_QK')}")
     entropy_ax.set_ylabel("spectral entropy (nats)")
     twin = accuracy_twin(ax, metrics)
-    combined_legend(ax, entropy_ax, twin, loc="center left")
+    combined_legend(ax, entropy_ax, twin, loc="lower left", bbox_to_anchor=(0.0, 1.02), ncol=2)
     save_figure(fig, png_path)
 
 

@@ -120,7 +120,7 @@ def finish_against_step(fig, ax, ylabel: str, metrics: pd.DataFrame, png_path) -
     log_step_axis(ax)
     ax.set_ylabel(ylabel)
     twin = accuracy_twin(ax, metrics)
-    combined_legend(ax, twin, loc="center left")
+    combined_legend(ax, twin, loc="lower left", bbox_to_anchor=(0.0, 1.02), ncol=2)
     save_figure(fig, png_path)
 
 
