@@ -96,7 +96,7 @@ def stack_splits(splits, part: str) -> StackedSplit:
 class StackTrainer:
     """M independent models of one config, each with its own data split and initialisation."""
 
-    def __init__(self, runs: list[Run], optim: OptimConfig, device="cpu"):
+    def __init__(self, runs: list[Run], optim: OptimConfig, device="cpu", regularizer=None):
         if len({run.model for run in runs}) != 1:
             raise ValueError("every model of a stack must share one ModelConfig")
         self.runs = runs
@@ -112,6 +112,7 @@ class StackTrainer:
             list(self.params.values()), lr=optim.lr, betas=optim.betas, weight_decay=optim.weight_decay,
             capturable=on_gpu, fused=on_gpu or None,
         )
+        self.regularizer = regularizer
         self.step = 0
         self._graph: torch.cuda.CUDAGraph | None = None
         self._eager_steps = 0
@@ -135,9 +136,19 @@ class StackTrainer:
 
     def _eager_step(self) -> None:
         self.optimizer.zero_grad(set_to_none=True)
+        self._backward_and_update()
+
+    def _backward_and_update(self) -> None:
+        """Gradients of every model's loss, then AdamW, with the regularizer's updates (if any)
+        just before and after it."""
         losses, _ = self._per_model(self.train_data)
         losses.sum().backward()
-        self.optimizer.step()
+        with torch.no_grad():
+            if self.regularizer is not None:
+                self.regularizer.before_step(self.params)
+            self.optimizer.step()
+            if self.regularizer is not None:
+                self.regularizer.after_step(self.params)
 
     def train_step(self) -> None:
         """One full-batch AdamW step of every model.
@@ -166,9 +177,7 @@ class StackTrainer:
         self.optimizer.zero_grad(set_to_none=True)
         self._graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self._graph):
-            losses, _ = self._per_model(self.train_data)
-            losses.sum().backward()
-            self.optimizer.step()
+            self._backward_and_update()
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, torch.Tensor]:
