@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Phase diagram of seed 000: train fraction × decay strength, L2 against low-rank decay, on x+y.
 
-Every (method, fraction, strength, seed) is one model of a single stack (one process; a CUDA
-graph with --device cuda). L2 runs use weight decay --l2-factor × strength on every tensor; the
+The runs of one train fraction, every (method, strength, seed), train as one stack of models
+(vmapped; a CUDA graph with --device cuda), one fraction after the other, in one process. L2 runs use weight decay --l2-factor × strength on every tensor; the
 low-rank runs use no weight decay on the --patterns tensors, --other-weight-decay on the rest,
 and the low-rank decay at rate = strength. A run stops once its validation accuracy has been
 above 0.99 at two measurements in a row.
@@ -21,7 +21,7 @@ from grokflow.arguments import unit_fraction
 from grokflow.errors import run_main
 from grokflow.io import write_csv
 from grokflow.lowrank_decay.cli import add_study_arguments, study_settings
-from grokflow.lowrank_decay.study import grid, train_cells
+from grokflow.lowrank_decay.study import grid, train_grid
 
 
 def main(argv=None) -> None:
@@ -35,8 +35,9 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     settings = study_settings(args)
     cells = grid(args.fractions, args.strengths, args.seeds)
-    with tqdm(total=settings.steps, desc=f"{len(cells)} runs", unit="step", mininterval=5) as progress:
-        results = train_cells(cells, settings, args.device, progress)
+    total = settings.steps * len(args.fractions)
+    with tqdm(total=total, desc=f"{len(cells)} runs, one fraction at a time", unit="step", mininterval=5) as progress:
+        results = train_grid(cells, settings, args.device, progress)
     write_csv(pd.DataFrame([result.summary(settings.target) for result in results]).astype(
         {"steps_to_target": "Int64"}), args.summary)
     write_csv(pd.DataFrame([vars(result.cell) | row for result in results for row in result.rows]), args.curves)

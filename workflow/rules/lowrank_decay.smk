@@ -20,21 +20,22 @@ def lowrank_decay_flags(steps):
     )
 
 
-rule lowrank_decay_phase_diagram:
-    """Every (method, train fraction, strength, seed) of the grid, as one stack of models."""
+rule lowrank_decay_phase_fraction:
+    """Every (method, strength, seed) of one train fraction, as one stack of models."""
     input:
         script="scripts/lowrank_decay/phase_diagram.py",
     output:
-        summary=f"{LRD_DIR}/phase_diagram.csv",
-        curves=f"{LRD_DIR}/phase_curves.csv",
+        summary=f"{LRD_DIR}/phase/fraction{{fraction}}.csv",
+        curves=f"{LRD_DIR}/phase/fraction{{fraction}}_curves.csv",
+    wildcard_constraints:
+        fraction=r"[0-9.]+",
     params:
         options=lowrank_decay_flags(LRD["steps"]),
-        grid=(
-            f"--fractions {' '.join(map(str, LRD['fractions']))} --strengths {' '.join(map(str, LRD['strengths']))} "
-            f"--seeds {' '.join(map(str, LRD['seeds']))}"
+        cells=(
+            f"--strengths {' '.join(map(str, LRD['strengths']))} --seeds {' '.join(map(str, LRD['seeds']))}"
         ),
     log:
-        "results/logs/lowrank_decay/phase_diagram.log",
+        "results/logs/lowrank_decay/phase_fraction{fraction}.log",
     threads: LRD["threads"]
     resources:
         mem_mb=4000,
@@ -42,8 +43,32 @@ rule lowrank_decay_phase_diagram:
     conda:
         ENV
     shell:
-        "python {input.script:q} {params.options} {params.grid} --summary {output.summary:q} "
-        "--curves {output.curves:q} > {log:q} 2>&1"
+        "python {input.script:q} {params.options} {params.cells} --fractions {wildcards.fraction} "
+        "--summary {output.summary:q} --curves {output.curves:q} > {log:q} 2>&1"
+
+
+rule lowrank_decay_phase_diagram:
+    """The phase diagram's runs of every fraction in one table (and their measurements in another)."""
+    input:
+        summaries=expand(f"{LRD_DIR}/phase/fraction{{fraction}}.csv", fraction=LRD["fractions"]),
+        curves=expand(f"{LRD_DIR}/phase/fraction{{fraction}}_curves.csv", fraction=LRD["fractions"]),
+        script="scripts/combine_metrics.py",
+    output:
+        summary=f"{LRD_DIR}/phase_diagram.csv",
+        curves=f"{LRD_DIR}/phase_curves.csv",
+    params:
+        order="method train_fraction strength seed",
+    log:
+        "results/logs/lowrank_decay/phase_diagram.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV
+    shell:
+        "(python {input.script:q} {input.summaries:q} --sort-by {params.order} --output {output.summary:q} && "
+        "python {input.script:q} {input.curves:q} --sort-by {params.order} step --output {output.curves:q}) > {log:q} 2>&1"
 
 
 rule lowrank_decay_mechanism:

@@ -135,6 +135,17 @@ def _record(trainer: StackTrainer, results: list[CellResult], streaks: list[int]
             result.tensors = trainer.model_tensors(index)
 
 
+def train_grid(cells: list[Cell], settings: StudySettings, device="cpu", progress=None) -> list[CellResult]:
+    """Train the cells one train fraction at a time: a stack per fraction, whose splits all have
+    one size (no padding), and a GPU holds one fraction's runs where it could not hold them all."""
+    fractions = sorted({cell.train_fraction for cell in cells})
+    results = {}
+    for fraction in fractions:
+        group = [cell for cell in cells if cell.train_fraction == fraction]
+        results |= dict(zip(group, train_cells(group, settings, device, progress)))
+    return [results[cell] for cell in cells]
+
+
 def grid(fractions, strengths, seeds) -> list[Cell]:
     return [Cell(method, fraction, strength, seed)
             for method in METHODS for fraction in fractions for strength in strengths for seed in seeds]
