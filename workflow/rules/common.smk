@@ -95,3 +95,17 @@ def op_figures(op):
         *(f"qk_circuit/step{step}" for step in SPECTRUM_STEPS),
     ]
     return [f"results/{op}/figures/{name}.png" for name in figures]
+
+
+def lowrank_decay_flags(steps):
+    """The options shared by the low-rank decay study's phase_diagram.py and mechanism.py."""
+    study = config["lowrank_decay"]
+    model = study["model"]
+    return (
+        f"--p {config['modulus']} --n-layers {model['n_layers']} --d-model {model['d_model']} "
+        f"--n-heads {model['n_heads']} --d-mlp {model['d_mlp']} --steps {steps} --eval-every {study['eval_every']} "
+        f"--lr {study['lr']} --betas {study['betas'][0]} {study['betas'][1]} "
+        f"--patterns {' '.join(shlex.quote(p) for p in study['patterns'])} "
+        f"--newton-schulz-steps {study['newton_schulz_steps']} --other-weight-decay {study['other_weight_decay']} "
+        f"--l2-factor {study['l2_factor']} --device {study['device']} --threads {study['threads']}"
+    )

@@ -7,19 +7,6 @@ LRD_FIGURE_NAMES = ["phase_l2", "phase_lowrank", "phase_difference", "mechanism_
 LRD_FIGURES = [f"{LRD_DIR}/figures/{name}{ext}" for name in LRD_FIGURE_NAMES for ext in (".png", ".pdf")]
 
 
-def lowrank_decay_flags(steps):
-    """The options shared by phase_diagram.py and mechanism.py."""
-    model = LRD["model"]
-    return (
-        f"--p {config['modulus']} --n-layers {model['n_layers']} --d-model {model['d_model']} "
-        f"--n-heads {model['n_heads']} --d-mlp {model['d_mlp']} --steps {steps} --eval-every {LRD['eval_every']} "
-        f"--lr {LRD['lr']} --betas {LRD['betas'][0]} {LRD['betas'][1]} "
-        f"--patterns {' '.join(shlex.quote(p) for p in LRD['patterns'])} "
-        f"--newton-schulz-steps {LRD['newton_schulz_steps']} --other-weight-decay {LRD['other_weight_decay']} "
-        f"--l2-factor {LRD['l2_factor']} --device {LRD['device']} --threads {LRD['threads']}"
-    )
-
-
 rule lowrank_decay_phase_fraction:
     """Every (method, strength, seed) of one train fraction, as one stack of models."""
     input:
@@ -109,7 +96,7 @@ rule lowrank_decay_figures:
     output:
         LRD_FIGURES,
     params:
-        figures=f"{LRD_DIR}/figures",
+        figures=lambda wildcards, output: os.path.dirname(output[0]),
     log:
         "results/logs/lowrank_decay/figures.log",
     threads: 1
