@@ -56,7 +56,7 @@ def against_step(curves: pd.DataFrame, columns: list[str], ylabel: str, path, lo
     ax.set_ylabel(ylabel)
     if log_y:
         ax.set_yscale("log")
-    ax.legend(ncol=1 if len(columns) == 1 else 2, fontsize=6.5)
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.02), ncol=2, fontsize=6.5)
     save_figure(fig, path)
 
 
