@@ -26,14 +26,14 @@ def copy_workflow(root: Path) -> Path:
 
 
 def snakemake(workdir, *args, timeout=None):
-    """Snakemake on the ci config in workdir. With a timeout, the run and everything it started
-    locally are killed when it is exceeded (subprocess.TimeoutExpired is raised)."""
+    """Snakemake on the ci config in workdir. The run and everything it started locally are killed
+    when the timeout passes (subprocess.TimeoutExpired is raised) or the test is interrupted."""
     command = [sys.executable, "-m", "snakemake", "--configfile", CI_CONFIG, *args]
     with subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           start_new_session=True) as process:
         try:
             stdout, stderr = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        except BaseException:
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
             raise
