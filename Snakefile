@@ -1,5 +1,6 @@
 # grokflow: train small transformers on modular arithmetic, watch them grok, measure why.
-# Targets: all (= all_csvs + all_figures), all_csvs, all_figures, lora, table_connectivity, slt. See README.md.
+# Targets: all (= all_csvs + all_figures), all_csvs, all_figures, lora, table_connectivity, slt,
+# lowrank_decay. See README.md.
 configfile: "config.yaml"
 
 
@@ -16,6 +17,7 @@ include: "workflow/rules/summary.smk"
 include: "workflow/rules/lora.smk"
 include: "workflow/rules/connectivity.smk"
 include: "workflow/rules/slt.smk"
+include: "workflow/rules/lowrank_decay.smk"
 
 
 localrules:
@@ -25,6 +27,7 @@ localrules:
     lora,
     table_connectivity,
     slt,
+    lowrank_decay,
 
 
 rule all_csvs:
@@ -42,6 +45,7 @@ rule all_figures:
     input:
         [figure.replace(".png", ext) for op in OPS for figure in op_figures(op) for ext in (".png", ".pdf")],
         LORA_FIGURES,
+        LRD_FIGURES,
         CONN_FIGURES,
         SLT_FIGURE_FILES,
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env python
-"""Train one grokking transformer on (x op y) mod p with full-batch AdamW.
+"""Train grokking transformers on (x op y) mod p with full-batch AdamW: one (op, seed), or every
+pair of --ops × --seeds as one stack of independent models (the GPU engine: `--device cuda`).
 
-Writes OUT/checkpoints/step*.safetensors on the log-spaced schedule and OUT/metric.csv. A run
-killed at any point resumes from OUT/train_state.pt when started again with the same flags.
+Each run writes OUT/checkpoints/step*.safetensors on the log-spaced schedule and OUT/metric.csv,
+where OUT is --out-template with {op} and {seed} filled in. A job killed at any point resumes
+from --state when started again with the same flags.
 """
 
 import argparse
@@ -18,8 +20,8 @@ from grokflow.training import OptimConfig, Run, TrainingJob
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--op", required=True, choices=OPS)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ops", required=True, nargs="+", choices=OPS)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--p", type=int, required=True, help="modulus")
     parser.add_argument("--train-fraction", type=float, required=True)
     parser.add_argument("--steps", type=int, required=True)
@@ -32,10 +34,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--weight-decay", type=float, default=1.0)
     parser.add_argument("--per-decade", type=int, default=40, help="log-spaced checkpoints per decade")
     parser.add_argument("--extra-steps", type=int, nargs="*", default=[], help="steps always checkpointed")
-    parser.add_argument("--out", required=True, help="output folder of this run")
+    parser.add_argument("--out-template", required=True,
+                        help="output folder of each run, with {op} and {seed}, e.g. results/{op}/seed{seed}")
+    parser.add_argument("--state", required=True, help="resume-state file of the job")
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    parser.add_argument("--tf32", action="store_true", help="let CUDA matmuls use TensorFloat-32")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--save-every-s", type=float, default=60.0, help="seconds between resume-state saves")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}, but torch {torch.__version__} sees no CUDA GPU")
+    return args
 
 
 def main(argv=None) -> None:
@@ -44,11 +53,13 @@ def main(argv=None) -> None:
     torch.set_flush_denormal(True)  # subnormal floats make CPU kernels several times slower
     model = ModelConfig(p=args.p, n_layers=args.n_layers, d_model=args.d_model,
                         n_heads=args.n_heads, d_mlp=args.d_mlp)
-    run = Run(op=args.op, seed=args.seed, train_fraction=args.train_fraction, model=model)
+    pairs = [(op, seed) for op in args.ops for seed in args.seeds]
+    runs = [Run(op=op, seed=seed, train_fraction=args.train_fraction, model=model) for op, seed in pairs]
+    out_dirs = [args.out_template.format(op=op, seed=seed) for op, seed in pairs]
     optim = OptimConfig(lr=args.lr, betas=tuple(args.betas), weight_decay=args.weight_decay)
     schedule = checkpoint_steps(args.steps, args.per_decade, args.extra_steps)
-    job = TrainingJob([run], optim, args.steps, schedule, [args.out],
-                      state_path=f"{args.out}/train_state.pt", save_every_s=args.save_every_s)
+    job = TrainingJob(runs, optim, args.steps, schedule, out_dirs, state_path=args.state,
+                      save_every_s=args.save_every_s, device=args.device, tf32=args.tf32)
     job.run()
 
 

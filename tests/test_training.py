@@ -18,14 +18,14 @@ from grokflow.training import OptimConfig, Run, StackTrainer, TrainingDiverged, 
 from conftest import REPO
 
 CFG = ModelConfig(p=11, n_layers=1, d_model=16, n_heads=2, d_mlp=32)
-TRAIN_ARGS = ["--op", "x-y", "--seed", "1", "--p", "11", "--train-fraction", "0.5", "--steps", "600",
+TRAIN_ARGS = ["--ops", "x-y", "--seeds", "1", "--p", "11", "--train-fraction", "0.5", "--steps", "600",
               "--n-layers", "1", "--d-model", "16", "--n-heads", "2", "--d-mlp", "32", "--lr", "3e-3",
               "--per-decade", "10", "--threads", "1"]
 
 
 def train_command(out, save_every_s):
-    return [sys.executable, str(REPO / "scripts/train.py"), *TRAIN_ARGS, "--out", str(out),
-            "--save-every-s", str(save_every_s)]
+    return [sys.executable, str(REPO / "scripts/train.py"), *TRAIN_ARGS, "--out-template", str(out),
+            "--state", str(out / "train_state.pt"), "--save-every-s", str(save_every_s)]
 
 
 def test_stack_of_two_equals_two_single_runs():
@@ -39,6 +39,25 @@ def test_stack_of_two_equals_two_single_runs():
     for index, single in enumerate(singles):
         for name, tensor in single.model_tensors(0).items():
             torch.testing.assert_close(stack.model_tensors(index)[name], tensor, rtol=1e-5, atol=1e-6)
+
+
+def test_stack_of_ops_with_padded_splits_equals_single_runs():
+    """x÷y has p(p−1) pairs, x+y p²: the smaller split is padded, and each model must still
+    follow exactly the trajectory of its own single-model run, its loss and accuracy too."""
+    runs = [Run("x+y", 0, 0.5, CFG), Run("x÷y", 1, 0.5, CFG), Run("x×y", 2, 0.5, CFG)]
+    stack = StackTrainer(runs, OptimConfig(lr=3e-3))
+    assert stack.train_data.weights is not None
+    singles = [StackTrainer([run], OptimConfig(lr=3e-3)) for run in runs]
+    for _ in range(5):
+        stack.train_step()
+        for single in singles:
+            single.train_step()
+    stacked_metrics = stack.evaluate()
+    for index, single in enumerate(singles):
+        for name, tensor in single.model_tensors(0).items():
+            torch.testing.assert_close(stack.model_tensors(index)[name], tensor, rtol=1e-5, atol=1e-6)
+        for name, values in single.evaluate().items():
+            torch.testing.assert_close(stacked_metrics[name][index], values[0], rtol=1e-5, atol=1e-6)
 
 
 def test_training_job_writes_schedule_and_metrics(tmp_path):
@@ -72,7 +91,9 @@ def test_nan_loss_stops_with_the_step_and_keeps_checkpoints(tmp_path):
         return step()
 
     job.trainer.train_step = poisoned_step
-    with pytest.raises(TrainingDiverged, match="became nan at step 17"):
+    detected = min(s for s in schedule if s > 17)
+    last_good = max(s for s in schedule if s <= 17)
+    with pytest.raises(TrainingDiverged, match=f"became nan between step {last_good} and step {detected}"):
         job.run()
     kept = sorted(p.name for p in (tmp_path / "partial").iterdir())
     assert kept == [f"step{s:07d}.safetensors" for s in schedule if s <= 17]
@@ -108,6 +129,29 @@ def test_kill_at_any_point_and_resume_is_bitwise_identical(tmp_path):
     assert (killed / "metric.csv").read_text() == (reference / "metric.csv").read_text()
 
 
+def test_train_script_stack_writes_what_single_runs_write(tmp_path):
+    """One job over --ops × --seeds writes, per run, the files of that run's own job."""
+    def train(ops, seeds, root):
+        args = list(TRAIN_ARGS)
+        args[args.index("600")] = "40"
+        args[1:4] = [*ops, "--seeds", *seeds]
+        subprocess.run([sys.executable, str(REPO / "scripts/train.py"), *args,
+                        "--out-template", str(root / "{op}/seed{seed}"), "--state", str(root / "state.pt")],
+                       check=True, capture_output=True)
+
+    train(["x+y", "x÷y"], ["0", "1"], tmp_path / "stack")
+    for op in ("x+y", "x÷y"):
+        for seed in ("0", "1"):
+            train([op], [seed], tmp_path / "single")
+            stacked, single = tmp_path / "stack" / op / f"seed{seed}", tmp_path / "single" / op / f"seed{seed}"
+            assert sorted(os.listdir(stacked / "checkpoints")) == sorted(os.listdir(single / "checkpoints"))
+            pd.testing.assert_frame_equal(pd.read_csv(stacked / "metric.csv"), pd.read_csv(single / "metric.csv"),
+                                          rtol=1e-4)
+            final = "checkpoints/step0000040.safetensors"
+            for name, tensor in load_checkpoint(single / final)[0].items():
+                torch.testing.assert_close(load_checkpoint(stacked / final)[0][name], tensor, rtol=1e-4, atol=1e-5)
+
+
 def test_state_of_another_configuration_is_not_resumed(tmp_path):
     schedule = checkpoint_steps(20, 5)
     first = TrainingJob([Run("x+y", 0, 0.5, CFG)], OptimConfig(lr=1e-3), 20, schedule, [tmp_path / "a"], tmp_path / "state.pt")
@@ -124,7 +168,7 @@ def test_state_of_another_configuration_is_not_resumed(tmp_path):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--op", "x÷y", "--p", "12"], "error: x÷y needs a prime modulus (y⁻¹ mod p), but p = 12"),
+    (["--ops", "x÷y", "--p", "12"], "error: x÷y needs a prime modulus (y⁻¹ mod p), but p = 12"),
     (["--train-fraction", "1.5"], "error: train fraction 1.5 leaves an empty train or test set"),
 ])
 def test_train_script_refuses_bad_arguments_in_one_line(tmp_path, flags, message):
@@ -163,3 +207,19 @@ def test_a_job_killed_while_publishing_resumes_and_publishes_again(tmp_path, mon
     make_job().run()
     assert len(list((tmp_path / "checkpoints").iterdir())) == len(checkpoint_steps(25, 5))
     assert (tmp_path / "metric.csv").exists() and not (tmp_path / "partial").exists()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_graph_engine_follows_the_cpu_trajectory():
+    """The GPU engine (eager warm-up, then CUDA-graph replays of a fused AdamW step) against the
+    CPU trainer: same models after 20 steps, to float32 tolerance."""
+    runs = [Run("x+y", 0, 0.5, CFG), Run("x÷y", 1, 0.5, CFG)]
+    gpu = StackTrainer(runs, OptimConfig(lr=3e-3), device="cuda")
+    cpu = StackTrainer(runs, OptimConfig(lr=3e-3))
+    for _ in range(20):
+        gpu.train_step()
+        cpu.train_step()
+    assert gpu._graph is not None
+    for index in range(len(runs)):
+        for name, tensor in cpu.model_tensors(index).items():
+            torch.testing.assert_close(gpu.model_tensors(index)[name], tensor, rtol=1e-3, atol=1e-4)

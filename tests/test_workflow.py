@@ -141,6 +141,20 @@ def test_connectivity_study_writes_its_tables_and_figures(workdir, ci_config, fi
         assert (study / f"figures/{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", stem
 
 
+def test_lowrank_decay_study_writes_its_tables_and_figures(workdir, ci_config, finished):
+    study, settings = workdir / "results/lowrank_decay", ci_config["lowrank_decay"]
+    summary = pd.read_csv(study / "phase_diagram.csv")
+    cells = len(settings["fractions"]) * len(settings["strengths"]) * len(settings["seeds"])
+    assert len(summary) == 2 * cells and set(summary["method"]) == {"l2", "lowrank"}
+    assert summary["stop_step"].le(settings["steps"]).all() and summary["val_acc"].between(0, 1).all()
+    curves = pd.read_csv(study / "mechanism.csv")
+    assert {"stable_rank_layer1_Q", "stable_rank_layer1_K"} <= set(curves.columns)
+    for stem in ("phase_l2", "phase_lowrank", "phase_difference", "mechanism_accuracy", "mechanism_stable_rank",
+                 "mechanism_spectrum", "mechanism_attention_l2", "mechanism_attention_lowrank"):
+        assert (study / f"figures/{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", stem
+        assert (study / f"figures/{stem}.pdf").read_bytes()[:5] == b"%PDF-", stem
+
+
 SLT_METHODS = ["sgld", "psgld", "rsgld", "sisgld"]
 SLT_FIGURES = ["llc", "flatness_slt", *(f"llc_rescaling/{m}" for m in SLT_METHODS),
                *(f"llc_traces/{m}" for m in SLT_METHODS)]

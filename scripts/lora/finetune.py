@@ -27,11 +27,14 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=positive_int, required=True)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay of the trained tensors")
+    parser.add_argument("--betas", type=float, nargs=2, default=(0.9, 0.98), metavar=("BETA1", "BETA2"),
+                        help="AdamW betas (default 0.9 0.98, the training's)")
     parser.add_argument("--eval-every", type=positive_int, default=50, help="steps between evaluations")
     parser.add_argument("--seed", type=int, default=0, help="seed of the adapters' initialisation")
     parser.add_argument("--output", "-o", required=True, help="CSV to write")
     args = parser.parse_args(argv)
-    settings = FinetuneSettings(args.target_op, args.steps, args.lr, args.eval_every, args.weight_decay, args.seed)
+    settings = FinetuneSettings(args.target_op, args.steps, args.lr, args.eval_every, args.weight_decay,
+                                tuple(args.betas), args.seed)
     rows = finetune_all(args.checkpoint, args.ranks, args.alpha, settings)
     write_csv(pd.DataFrame(rows).astype({"rank": "Int64"}), args.output)
 

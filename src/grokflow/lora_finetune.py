@@ -23,6 +23,7 @@ class FinetuneSettings:
     lr: float
     eval_every: int
     weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.98)
     seed: int = 0
 
 
@@ -41,7 +42,7 @@ def evaluate(model, split: Split) -> dict[str, float]:
 def finetune(model, split: Split, settings: FinetuneSettings, label: str) -> list[dict]:
     """Full-batch AdamW on the model's trainable parameters; rows of metrics."""
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings.lr,
-                                  weight_decay=settings.weight_decay)
+                                  betas=settings.betas, weight_decay=settings.weight_decay)
     rows = [{"step": 0} | evaluate(model, split)]
     for step in tqdm(range(1, settings.steps + 1), desc=label, mininterval=5):
         optimizer.zero_grad(set_to_none=True)

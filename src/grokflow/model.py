@@ -1,6 +1,9 @@
 """The grokking transformer of DESIGN.md, with the named weights the metrics read.
 
 Decoder-only, pre-LayerNorm, learned positions, ReLU MLP, final LayerNorm, untied unembedding.
+Options (defaults give exactly that model) make the low-rank decay study's variant of seed 000:
+RMSNorm (x/rms(x) times a learned scale g, `torch.nn.RMSNorm`) instead of LayerNorm, SiLU
+instead of ReLU, RMSNorm of each head's queries and keys (QK-norm), and no biases.
 Weights use the TransformerLens layout: W_Q, W_K, W_V are (heads, d_model, d_head), W_O is
 (heads, d_head, d_model), W_in is (d_model, d_mlp), W_out is (d_mlp, d_model), W_E is
 (vocab, d_model) and W_U is (d_model, vocab). Attention is written out over the few positions
@@ -24,6 +27,10 @@ class ModelConfig:
     n_heads: int = 4
     d_mlp: int = 512
     n_ctx: int = 3
+    norm: str = "layernorm"  # or "rmsnorm"
+    activation: str = "relu"  # or "silu"
+    qk_norm: bool = False
+    bias: bool = True
 
     @property
     def vocab(self) -> int:
@@ -34,9 +41,24 @@ class ModelConfig:
         return self.d_model // self.n_heads
 
 
+ACTIVATIONS = {"relu": torch.relu, "silu": nn.functional.silu}
+
+
+def _norm(cfg: ModelConfig, size: int) -> nn.Module:
+    return nn.RMSNorm(size) if cfg.norm == "rmsnorm" else nn.LayerNorm(size, bias=cfg.bias)
+
+
+def _bias(cfg: ModelConfig, size: int) -> nn.Parameter | None:
+    return nn.Parameter(torch.zeros(size)) if cfg.bias else None
+
+
 def _init(generator: torch.Generator, *shape: int, fan_in: int) -> nn.Parameter:
     """A weight drawn from N(0, 1/fan_in)."""
     return nn.Parameter(torch.randn(*shape, generator=generator) / math.sqrt(fan_in))
+
+
+def _add_bias(x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    return x if bias is None else x + bias
 
 
 class Block(nn.Module):
@@ -45,32 +67,39 @@ class Block(nn.Module):
     def __init__(self, cfg: ModelConfig, generator: torch.Generator):
         super().__init__()
         d, h, dh = cfg.d_model, cfg.n_heads, cfg.d_head
-        self.ln1 = nn.LayerNorm(d)
+        self.ln1 = _norm(cfg, d)
         self.W_Q = _init(generator, h, d, dh, fan_in=d)
         self.W_K = _init(generator, h, d, dh, fan_in=d)
         self.W_V = _init(generator, h, d, dh, fan_in=d)
         self.W_O = _init(generator, h, dh, d, fan_in=d)
-        self.b_O = nn.Parameter(torch.zeros(d))
-        self.ln2 = nn.LayerNorm(d)
+        self.b_O = _bias(cfg, d)
+        self.ln2 = _norm(cfg, d)
         self.W_in = _init(generator, d, cfg.d_mlp, fan_in=d)
-        self.b_in = nn.Parameter(torch.zeros(cfg.d_mlp))
+        self.b_in = _bias(cfg, cfg.d_mlp)
         self.W_out = _init(generator, cfg.d_mlp, d, fan_in=cfg.d_mlp)
-        self.b_out = nn.Parameter(torch.zeros(d))
+        self.b_out = _bias(cfg, d)
+        self.q_norm = nn.RMSNorm(dh) if cfg.qk_norm else nn.Identity()
+        self.k_norm = nn.RMSNorm(dh) if cfg.qk_norm else nn.Identity()
+        self.activation = ACTIVATIONS[cfg.activation]
         causal = torch.ones(cfg.n_ctx, cfg.n_ctx, dtype=torch.bool).tril()
         self.register_buffer("causal", causal, persistent=False)
 
+    def pattern(self, queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        """Causal attention weights (batch, heads, query positions, key positions)."""
+        q = self.q_norm(torch.einsum("bpd,hde->bhpe", queries, self.W_Q))
+        k = self.k_norm(torch.einsum("bpd,hde->bhpe", keys, self.W_K))
+        scores = torch.einsum("bhqe,bhke->bhqk", q, k) / math.sqrt(q.shape[-1])
+        return scores.masked_fill(~self.causal[-q.shape[-2] :], float("-inf")).softmax(dim=-1)
+
     def attention(self, queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         """Causal multi-head attention of the query positions (the last ones) over all keys."""
-        q = torch.einsum("bpd,hde->bhpe", queries, self.W_Q)
-        k = torch.einsum("bpd,hde->bhpe", keys, self.W_K)
         v = torch.einsum("bpd,hde->bhpe", keys, self.W_V)
-        scores = torch.einsum("bhqe,bhke->bhqk", q, k) / math.sqrt(q.shape[-1])
-        scores = scores.masked_fill(~self.causal[-q.shape[-2] :], float("-inf"))
-        z = torch.einsum("bhqk,bhke->bhqe", scores.softmax(dim=-1), v)
-        return torch.einsum("bhqe,hed->bqd", z, self.W_O) + self.b_O
+        z = torch.einsum("bhqk,bhke->bhqe", self.pattern(queries, keys), v)
+        return _add_bias(torch.einsum("bhqe,hed->bqd", z, self.W_O), self.b_O)
 
     def mlp(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(x @ self.W_in + self.b_in) @ self.W_out + self.b_out
+        hidden = self.activation(_add_bias(x @ self.W_in, self.b_in))
+        return _add_bias(hidden @ self.W_out, self.b_out)
 
     def forward(self, x: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         """The block's output at every position, or (`last_only`) at the last one alone.
@@ -97,7 +126,7 @@ class GrokTransformer(nn.Module):
         self.W_E = _init(generator, cfg.vocab, cfg.d_model, fan_in=cfg.d_model)
         self.W_pos = _init(generator, cfg.n_ctx, cfg.d_model, fan_in=cfg.d_model)
         self.blocks = nn.ModuleList(Block(cfg, generator) for _ in range(cfg.n_layers))
-        self.ln_final = nn.LayerNorm(cfg.d_model)
+        self.ln_final = _norm(cfg, cfg.d_model)
         self.W_U = _init(generator, cfg.d_model, cfg.vocab, fan_in=cfg.d_model)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:

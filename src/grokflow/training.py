@@ -5,9 +5,16 @@ axis (`torch.func.stack_module_state`) and the per-model loss is `vmap`ped over 
 `functional_call` of one stateless copy of the model. The sum of the M losses is differentiated:
 model m's parameters receive exactly the gradient of model m's own loss, and AdamW acts element-
 wise, so one `torch.optim.AdamW` over the stacked tensors is M independent optimizers.
-On CPU a rule trains a stack of one (op, seed); the GPU engine stacks many.
+
+Models of different ops share a stack: x÷y has p(p−1) pairs, the others p², so smaller splits
+are padded and their loss and accuracy are weighted means over the real samples only.
+
+On a GPU the whole step (forward, backward, AdamW) is captured once in a CUDA graph and replayed,
+AdamW runs fused and `capturable` (its step count lives on the GPU), and nothing in the loop waits
+for the GPU except evaluations at checkpoint steps. On CPU a rule trains a stack of one (op, seed).
 """
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 import copy
 import math
@@ -29,6 +36,7 @@ from .io import atomic_path, write_csv
 from .model import GrokTransformer, ModelConfig
 
 METRIC_COLUMNS = ["seed", "step", "train_loss", "train_acc", "test_loss", "test_acc"]
+WARMUP_STEPS = 3  # eager steps on a side stream before CUDA-graph capture, as torch.cuda.graph asks
 
 
 @dataclass(frozen=True)
@@ -52,65 +60,153 @@ class TrainingDiverged(GrokflowError):
     """The training loss became NaN or infinite."""
 
 
+@dataclass(frozen=True)
+class StackedSplit:
+    """One part (train or test) of M splits: tokens (M, N, 3), labels (M, N) and, when the
+    splits differ in size and were padded to the largest, weights (M, N) that are 1/n_m on
+    model m's n_m real samples and 0 on its padding."""
+
+    tokens: torch.Tensor
+    labels: torch.Tensor
+    weights: torch.Tensor | None
+
+    def to(self, device) -> "StackedSplit":
+        weights = None if self.weights is None else self.weights.to(device)
+        return StackedSplit(self.tokens.to(device), self.labels.to(device), weights)
+
+
+def stack_splits(splits, part: str) -> StackedSplit:
+    """Stack the `part` ("train" or "test") of every split, padding to the largest."""
+    inputs = [getattr(s, f"{part}_inputs") for s in splits]
+    labels = [getattr(s, f"{part}_labels") for s in splits]
+    sizes = [len(t) for t in labels]
+    if len(set(sizes)) == 1:
+        return StackedSplit(torch.stack(inputs), torch.stack(labels), None)
+    size = max(sizes)
+    weights = torch.zeros(len(sizes), size)
+    for index, n in enumerate(sizes):
+        weights[index, :n] = 1.0 / n
+    return StackedSplit(
+        torch.stack([F.pad(t, (0, 0, 0, size - len(t))) for t in inputs]),
+        torch.stack([F.pad(t, (0, size - len(t))) for t in labels]),
+        weights,
+    )
+
+
 class StackTrainer:
     """M independent models of one config, each with its own data split and initialisation."""
 
-    def __init__(self, runs: list[Run], optim: OptimConfig):
+    def __init__(self, runs: list[Run], optim: OptimConfig, device="cpu", regularizer=None):
         if len({run.model for run in runs}) != 1:
             raise ValueError("every model of a stack must share one ModelConfig")
         self.runs = runs
-        models = [GrokTransformer(run.model, seed=run.seed) for run in runs]
+        self.device = torch.device(device)
+        models = [GrokTransformer(run.model, seed=run.seed).to(self.device) for run in runs]
         self.params, self.buffers = stack_module_state(models)
         self.base = copy.deepcopy(models[0]).to("meta")
         splits = [train_test_split(run.op, run.model.p, run.seed, run.train_fraction) for run in runs]
-        self.train_data = _stack_split(splits, "train")
-        self.test_data = _stack_split(splits, "test")
+        self.train_data = stack_splits(splits, "train").to(self.device)
+        self.test_data = stack_splits(splits, "test").to(self.device)
+        on_gpu = self.device.type == "cuda"
         self.optimizer = torch.optim.AdamW(
-            list(self.params.values()), lr=optim.lr, betas=optim.betas, weight_decay=optim.weight_decay
+            list(self.params.values()), lr=optim.lr, betas=optim.betas, weight_decay=optim.weight_decay,
+            capturable=on_gpu, fused=on_gpu or None,
         )
+        self.regularizer = regularizer
         self.step = 0
+        self._graph: torch.cuda.CUDAGraph | None = None
+        self._eager_steps = 0
 
     def _logits(self, params, buffers, tokens):
         return functional_call(self.base, (params, buffers), (tokens,))
 
-    def _loss(self, params, buffers, tokens, labels):
-        return F.cross_entropy(self._logits(params, buffers, tokens), labels)
-
-    def _loss_and_accuracy(self, params, buffers, tokens, labels):
+    def _loss_and_accuracy(self, params, buffers, tokens, labels, weights=None):
+        """Mean cross-entropy and accuracy; weighted by `weights` on a padded split."""
         logits = self._logits(params, buffers, tokens)
-        accuracy = (logits.argmax(dim=-1) == labels).to(logits.dtype).mean()
-        return F.cross_entropy(logits, labels), accuracy
+        correct = (logits.argmax(dim=-1) == labels).to(logits.dtype)
+        if weights is None:
+            return F.cross_entropy(logits, labels), correct.mean()
+        return (F.cross_entropy(logits, labels, reduction="none") * weights).sum(), (correct * weights).sum()
 
-    def train_step(self) -> torch.Tensor:
-        """One full-batch AdamW step of every model; returns the M losses before the step."""
+    def _per_model(self, data: StackedSplit):
+        """(loss, accuracy) of every model on `data`, each of shape (M,)."""
+        if data.weights is None:
+            return vmap(self._loss_and_accuracy)(self.params, self.buffers, data.tokens, data.labels)
+        return vmap(self._loss_and_accuracy)(self.params, self.buffers, data.tokens, data.labels, data.weights)
+
+    def _eager_step(self) -> None:
         self.optimizer.zero_grad(set_to_none=True)
-        losses = vmap(self._loss)(self.params, self.buffers, *self.train_data)
+        self._backward_and_update()
+
+    def _backward_and_update(self) -> None:
+        """Gradients of every model's loss, then AdamW, with the regularizer's updates (if any)
+        just before and after it."""
+        losses, _ = self._per_model(self.train_data)
         losses.sum().backward()
-        self.optimizer.step()
+        with torch.no_grad():
+            if self.regularizer is not None:
+                self.regularizer.before_step(self.params)
+            self.optimizer.step()
+            if self.regularizer is not None:
+                self.regularizer.after_step(self.params)
+
+    def train_step(self) -> None:
+        """One full-batch AdamW step of every model.
+
+        On a GPU the first WARMUP_STEPS steps run eagerly on a side stream, then the step is
+        captured in a CUDA graph and every later step is one replay of it (same kernels, same
+        numbers, none of the Python and launch overhead).
+        """
+        if self.device.type != "cuda":
+            self._eager_step()
+        elif self._graph is not None:
+            self._graph.replay()
+        elif self._eager_steps < WARMUP_STEPS:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                self._eager_step()
+            torch.cuda.current_stream().wait_stream(side)
+            self._eager_steps += 1
+        else:
+            self._capture()
+            self._graph.replay()
         self.step += 1
-        return losses.detach()
+
+    def _capture(self) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        self._graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self._graph):
+            self._backward_and_update()
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, torch.Tensor]:
         """Loss and accuracy of every model on its train and test sets, each of shape (M,)."""
-        evaluate = vmap(self._loss_and_accuracy)
-        train_loss, train_acc = evaluate(self.params, self.buffers, *self.train_data)
-        test_loss, test_acc = evaluate(self.params, self.buffers, *self.test_data)
+        train_loss, train_acc = self._per_model(self.train_data)
+        test_loss, test_acc = self._per_model(self.test_data)
         return {"train_loss": train_loss, "train_acc": train_acc, "test_loss": test_loss, "test_acc": test_acc}
 
     def model_tensors(self, index: int) -> dict[str, torch.Tensor]:
-        """The parameters of model `index`, named as in GrokTransformer.state_dict()."""
-        return {name: stacked[index].detach() for name, stacked in self.params.items()}
+        """The parameters of model `index` on the CPU, named as in GrokTransformer.state_dict()."""
+        return {name: stacked[index].detach().to("cpu") for name, stacked in self.params.items()}
 
     def state_dict(self) -> dict:
+        """Everything needed to resume, on the CPU (so that a GPU run resumes on any device)."""
+        optimizer = self.optimizer.state_dict()
+        optimizer["state"] = {
+            key: {name: value.to("cpu") for name, value in state.items()}
+            for key, state in optimizer["state"].items()
+        }
         return {
             "step": self.step,
-            "params": {name: t.detach().clone() for name, t in self.params.items()},
-            "optimizer": self.optimizer.state_dict(),
+            "params": {name: t.detach().to("cpu") for name, t in self.params.items()},
+            "optimizer": optimizer,
             "rng": torch.get_rng_state(),
         }
 
     def load_state_dict(self, state: dict) -> None:
+        if self._graph is not None:
+            raise RuntimeError("load the state before the first step: the CUDA graph holds the old tensors")
         with torch.no_grad():
             for name, tensor in state["params"].items():
                 self.params[name].copy_(tensor)
@@ -119,38 +215,43 @@ class StackTrainer:
         self.step = state["step"]
 
 
-def _stack_split(splits, part: str) -> tuple[torch.Tensor, torch.Tensor]:
-    inputs = [getattr(s, f"{part}_inputs") for s in splits]
-    labels = [getattr(s, f"{part}_labels") for s in splits]
-    if len({len(t) for t in labels}) != 1:
-        raise ValueError(f"{part} sets of a stack must have one size (same op and fraction)")
-    return torch.stack(inputs), torch.stack(labels)
-
-
 class TrainingJob:
     """Train a stack to `total_steps`, checkpointing on a schedule and resuming after a kill.
 
     Files, per run with output folder `out`: `out/checkpoints/step*.safetensors` and
     `out/metric.csv` appear only when training is complete. Until then checkpoints are staged in
-    `out/partial/` and the resume state (parameters, AdamW, RNG, metric rows) is written
-    atomically to `state_path` at every checkpoint and every `save_every_s` seconds. A rerun
-    resumes from that state, so it produces bitwise the same files as an uninterrupted run.
+    `out/partial/` by a background thread, and every `save_every_s` seconds, once the staged
+    files are on disk, the resume state (parameters, AdamW, RNG, metric rows) is written
+    atomically to `state_path`. A rerun resumes from that state, so it produces bitwise the same
+    files as an uninterrupted run. `tf32` lets CUDA matmuls use TensorFloat-32 (part of the
+    job's identity, so a state is never resumed at another precision).
     """
 
-    def __init__(self, runs, optim, total_steps, schedule, out_dirs, state_path, save_every_s=60.0):
-        self.trainer = StackTrainer(runs, optim)
+    def __init__(self, runs, optim, total_steps, schedule, out_dirs, state_path, save_every_s=60.0,
+                 device="cpu", tf32=False):
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        self.trainer = StackTrainer(runs, optim, device)
         self.total_steps = total_steps
         self.schedule = set(schedule)
         self.out_dirs = [Path(d) for d in out_dirs]
         self.state_path = Path(state_path)
         self.save_every_s = save_every_s
         self.rows: list[dict] = []
-        self.spec = repr((runs, optim, total_steps, sorted(self.schedule)))
+        self.spec = repr((runs, optim, total_steps, sorted(self.schedule), tf32))
+        self.writer = ThreadPoolExecutor(max_workers=1)
+        self.pending: list[Future] = []
 
     def partial_path(self, index: int, step: int) -> Path:
         return self.out_dirs[index] / "partial" / checkpoint_name(step)
 
+    def flush(self) -> None:
+        """Wait until every staged checkpoint is on disk (re-raising a failed write)."""
+        for future in self.pending:
+            future.result()
+        self.pending = []
+
     def save_state(self) -> None:
+        self.flush()
         state = self.trainer.state_dict() | {"rows": self.rows, "spec": self.spec}
         with atomic_path(self.state_path) as tmp:
             torch.save(state, tmp)
@@ -169,26 +270,31 @@ class TrainingJob:
                 stale.unlink()
 
     def record_checkpoint(self) -> None:
-        """Evaluate every model, stage its checkpoint, append its metric row, save the state."""
+        """Evaluate every model, check that it has not diverged, stage its checkpoint (written in
+        the background) and append its metric row."""
         step = self.trainer.step
         metrics = {name: values.tolist() for name, values in self.trainer.evaluate().items()}
+        self.check_finite(metrics["train_loss"])
         for index, run in enumerate(self.trainer.runs):
             info = CheckpointInfo(run.op, run.seed, step, run.train_fraction, run.model)
-            save_checkpoint(self.partial_path(index, step), self.trainer.model_tensors(index), info)
+            tensors = self.trainer.model_tensors(index)
+            self.pending.append(self.writer.submit(save_checkpoint, self.partial_path(index, step), tensors, info))
             row = {"index": index, "seed": run.seed, "step": step}
             self.rows.append(row | {name: values[index] for name, values in metrics.items()})
-        self.save_state()
 
     def recorded(self, step: int) -> bool:
         return bool(self.rows) and self.rows[-1]["step"] == step
 
-    def check_finite(self, losses: torch.Tensor) -> None:
-        bad = [i for i, value in enumerate(losses.tolist()) if not math.isfinite(value)]
+    def check_finite(self, losses: list[float]) -> None:
+        """Divergence is looked for at checkpoints only, so that the loop never waits for the GPU."""
+        bad = [i for i, value in enumerate(losses) if not math.isfinite(value)]
         if bad:
             run = self.trainer.runs[bad[0]]
+            last_good = self.rows[-1]["step"] if self.rows else 0
+            self.flush()
             raise TrainingDiverged(
-                f"training loss of {run.op} seed {run.seed} became {losses[bad[0]].item()} at step "
-                f"{self.trainer.step - 1}; checkpoints so far are kept in "
+                f"training loss of {run.op} seed {run.seed} became {losses[bad[0]]} between step "
+                f"{last_good} and step {self.trainer.step}; checkpoints so far are kept in "
                 f"{self.out_dirs[bad[0]] / 'partial'}"
             )
 
@@ -201,15 +307,15 @@ class TrainingJob:
             while True:
                 if trainer.step in self.schedule and not self.recorded(trainer.step):
                     self.record_checkpoint()
-                    last_save = time.monotonic()
                     bar.set_postfix(_postfix(self.rows[-1]), refresh=False)
                 if trainer.step >= self.total_steps:
                     break
-                self.check_finite(trainer.train_step())
+                trainer.train_step()
                 bar.update(1)
                 if time.monotonic() - last_save > self.save_every_s:
                     self.save_state()
                     last_save = time.monotonic()
+        self.save_state()  # so that a job killed while publishing resumes at the end
         self.finish()
 
     def finish(self) -> None:

@@ -85,6 +85,7 @@ rule lora_finetune:
         options=(
             f"--target-op {shlex.quote(LORA['target_op'])} --ranks {LORA_RANKS} --alpha {LORA['alpha']} "
             f"--steps {LORA['steps']} --lr {LORA['lr']} --weight-decay {LORA['weight_decay']} "
+            f"--betas {' '.join(str(beta) for beta in config['optimizer']['betas'])} "
             f"--eval-every {LORA['eval_every']} --seed {LORA['seed']}"
         ),
     log:

@@ -1,25 +1,58 @@
-rule train:
-    """Train one (op, seed). Resumes from its train_state.pt (kept outside the declared outputs,
-    so that Snakemake's clean-up of an interrupted job does not delete it)."""
-    input:
-        script="scripts/train.py",
-    output:
-        checkpoints=CHECKPOINTS,
-        metrics=f"{RUN_DIR}/metric.csv",
-    params:
-        flags=train_flags(),
-        out=RUN_DIR,
-    log:
-        "results/logs/train/{op}/seed{seed}.log",
-    threads: config["train"]["threads"]
-    resources:
-        mem_mb=2000,
-        runtime=train_runtime_minutes(),
-    conda:
-        ENV
-    shell:
-        "python {input.script:q} --op {wildcards.op:q} --seed {wildcards.seed} {params.flags} "
-        "--out {params.out:q} --threads {threads} > {log:q} 2>&1"
+if config["train"]["device"] == "cpu":
+
+    rule train:
+        """Train one (op, seed). Resumes from its train_state.pt (kept outside the declared
+        outputs, so that Snakemake's clean-up of an interrupted job does not delete it)."""
+        input:
+            script="scripts/train.py",
+        output:
+            checkpoints=CHECKPOINTS,
+            metrics=f"{RUN_DIR}/metric.csv",
+        params:
+            flags=train_flags(),
+            out=RUN_DIR,
+        log:
+            "results/logs/train/{op}/seed{seed}.log",
+        threads: config["train"]["threads"]
+        resources:
+            mem_mb=2000,
+            runtime=train_runtime_minutes(),
+        conda:
+            ENV
+        shell:
+            "python {input.script:q} --ops {wildcards.op:q} --seeds {wildcards.seed} {params.flags} "
+            "--out-template {params.out:q} --state {params.out:q}/train_state.pt --threads {threads} > {log:q} 2>&1"
+
+else:
+
+    rule train_stack:
+        """Train every (op, seed) as one stack of models in one job on `train.device` (the GPU
+        engine); the same outputs as the per-run `train` rule. Resumes from results/train_state.pt."""
+        input:
+            script="scripts/train.py",
+        output:
+            checkpoints=expand(CHECKPOINTS, op=OPS, seed=SEEDS),
+            metrics=expand(f"{RUN_DIR}/metric.csv", op=OPS, seed=SEEDS),
+        params:
+            flags=train_flags(),
+            ops=" ".join(shlex.quote(op) for op in OPS),
+            seeds=" ".join(str(seed) for seed in SEEDS),
+            template=lambda wildcards: RUN_DIR,
+            device=config["train"]["device"],
+            tf32="--tf32" if config["train"]["tf32"] else "",
+        log:
+            "results/logs/train/stack.log",
+        threads: config["train"]["threads"]
+        resources:
+            mem_mb=16000,
+            runtime=train_runtime_minutes(),
+            gpu=1,
+        conda:
+            ENV
+        shell:
+            "python {input.script:q} --ops {params.ops} --seeds {params.seeds} {params.flags} "
+            "--out-template {params.template:q} --state results/train_state.pt --device {params.device:q} "
+            "{params.tf32} --threads {threads} > {log:q} 2>&1"
 
 
 rule metric_table:

@@ -1,0 +1,137 @@
+# The low-rank decay study (seed 000, issue 9): outputs under results/lowrank_decay/.
+LRD = config["lowrank_decay"]
+LRD_DIR = "results/lowrank_decay"
+LRD_FIGURE_NAMES = ["phase_l2", "phase_lowrank", "phase_difference", "mechanism_accuracy",
+                    "mechanism_stable_rank", "mechanism_spectrum", "mechanism_attention_l2",
+                    "mechanism_attention_lowrank"]
+LRD_FIGURES = [f"{LRD_DIR}/figures/{name}{ext}" for name in LRD_FIGURE_NAMES for ext in (".png", ".pdf")]
+
+
+def lowrank_decay_flags(steps):
+    """The options shared by phase_diagram.py and mechanism.py."""
+    model = LRD["model"]
+    return (
+        f"--p {config['modulus']} --n-layers {model['n_layers']} --d-model {model['d_model']} "
+        f"--n-heads {model['n_heads']} --d-mlp {model['d_mlp']} --steps {steps} --eval-every {LRD['eval_every']} "
+        f"--lr {LRD['lr']} --betas {LRD['betas'][0]} {LRD['betas'][1]} "
+        f"--patterns {' '.join(shlex.quote(p) for p in LRD['patterns'])} "
+        f"--newton-schulz-steps {LRD['newton_schulz_steps']} --other-weight-decay {LRD['other_weight_decay']} "
+        f"--l2-factor {LRD['l2_factor']} --device {LRD['device']} --threads {LRD['threads']}"
+    )
+
+
+rule lowrank_decay_phase_fraction:
+    """Every (method, strength, seed) of one train fraction, as one stack of models."""
+    input:
+        script="scripts/lowrank_decay/phase_diagram.py",
+    output:
+        summary=f"{LRD_DIR}/phase/fraction{{fraction}}.csv",
+        curves=f"{LRD_DIR}/phase/fraction{{fraction}}_curves.csv",
+    wildcard_constraints:
+        fraction=r"[0-9.]+",
+    params:
+        options=lowrank_decay_flags(LRD["steps"]),
+        cells=(
+            f"--strengths {' '.join(map(str, LRD['strengths']))} --seeds {' '.join(map(str, LRD['seeds']))}"
+        ),
+    log:
+        "results/logs/lowrank_decay/phase_fraction{fraction}.log",
+    threads: LRD["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} {params.options} {params.cells} --fractions {wildcards.fraction} "
+        "--summary {output.summary:q} --curves {output.curves:q} > {log:q} 2>&1"
+
+
+rule lowrank_decay_phase_diagram:
+    """The phase diagram's runs of every fraction in one table (and their measurements in another)."""
+    input:
+        summaries=expand(f"{LRD_DIR}/phase/fraction{{fraction}}.csv", fraction=LRD["fractions"]),
+        curves=expand(f"{LRD_DIR}/phase/fraction{{fraction}}_curves.csv", fraction=LRD["fractions"]),
+        script="scripts/combine_metrics.py",
+    output:
+        summary=f"{LRD_DIR}/phase_diagram.csv",
+        curves=f"{LRD_DIR}/phase_curves.csv",
+    params:
+        order="method train_fraction strength seed",
+    log:
+        "results/logs/lowrank_decay/phase_diagram.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV
+    shell:
+        "(python {input.script:q} {input.summaries:q} --sort-by {params.order} --output {output.summary:q} && "
+        "python {input.script:q} {input.curves:q} --sort-by {params.order} step --output {output.curves:q}) > {log:q} 2>&1"
+
+
+rule lowrank_decay_mechanism:
+    """One L2 and one low-rank run, measured over training, with their spectra and attention."""
+    input:
+        script="scripts/lowrank_decay/mechanism.py",
+    output:
+        curves=f"{LRD_DIR}/mechanism.csv",
+        spectrum=f"{LRD_DIR}/mechanism_spectrum.csv",
+        attention=f"{LRD_DIR}/mechanism_attention.csv",
+    params:
+        options=lowrank_decay_flags(LRD["mechanism"]["steps"]),
+        cell=(
+            f"--fraction {LRD['mechanism']['train_fraction']} --strength {LRD['mechanism']['strength']} "
+            f"--seed {LRD['seeds'][0]}"
+        ),
+    log:
+        "results/logs/lowrank_decay/mechanism.log",
+    threads: LRD["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} {params.options} {params.cell} --curves {output.curves:q} "
+        "--spectrum {output.spectrum:q} --attention {output.attention:q} > {log:q} 2>&1"
+
+
+rule lowrank_decay_figures:
+    """The three phase-diagram heatmaps and the mechanism figures, one per file."""
+    input:
+        summary=rules.lowrank_decay_phase_diagram.output.summary,
+        curves=rules.lowrank_decay_mechanism.output.curves,
+        spectrum=rules.lowrank_decay_mechanism.output.spectrum,
+        attention=rules.lowrank_decay_mechanism.output.attention,
+        script="scripts/lowrank_decay/plots.py",
+    output:
+        LRD_FIGURES,
+    params:
+        figures=f"{LRD_DIR}/figures",
+    log:
+        "results/logs/lowrank_decay/figures.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} --summary {input.summary:q} --curves {input.curves:q} "
+        "--spectrum {input.spectrum:q} --attention {input.attention:q} "
+        "--l2-output {params.figures}/phase_l2.png --lowrank-output {params.figures}/phase_lowrank.png "
+        "--difference-output {params.figures}/phase_difference.png "
+        "--accuracy-output {params.figures}/mechanism_accuracy.png "
+        "--stable-rank-output {params.figures}/mechanism_stable_rank.png "
+        "--spectrum-output {params.figures}/mechanism_spectrum.png "
+        "--attention-prefix {params.figures}/mechanism_attention > {log:q} 2>&1"
+
+
+rule lowrank_decay:
+    """Every output of the low-rank decay study."""
+    input:
+        rules.lowrank_decay_phase_diagram.output,
+        rules.lowrank_decay_mechanism.output,
+        LRD_FIGURES,
