@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 
 import pandas as pd
 import pydot
@@ -153,6 +154,22 @@ def test_lowrank_decay_study_writes_its_tables_and_figures(workdir, ci_config, f
                  "mechanism_spectrum", "mechanism_attention_l2", "mechanism_attention_lowrank"):
         assert (study / f"figures/{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", stem
         assert (study / f"figures/{stem}.pdf").read_bytes()[:5] == b"%PDF-", stem
+
+
+def test_report_has_every_figure_with_its_caption(workdir, finished):
+    result = snakemake(workdir, "--report", "report.zip", "all")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with zipfile.ZipFile(workdir / "report.zip") as report:
+        names = report.namelist()
+        html = report.read(next(name for name in names if name.endswith("report.html"))).decode()
+    figures = sorted((workdir / "results").rglob("*.png"))
+    assert len([name for name in names if name.endswith(".png")]) == len(figures) > 100
+    for study in ("Grokking and its mechanism", "Singular learning theory", "LoRA rank study",
+                  "Table connectivity", "Low-rank decay"):
+        assert study in html, study
+    for caption in (REPO / "workflow/report").glob("*.rst"):
+        words = re.sub(r"\{[{%].*?[%}]\}", " ", caption.read_text(), flags=re.S).split()
+        assert " ".join(words[:3]) in html.replace("\n", " "), caption.name
 
 
 SLT_METHODS = ["sgld", "psgld", "rsgld", "sisgld"]
