@@ -1,7 +1,7 @@
 # `snakemake --report report.zip`: every figure (PNG) of every rule below, captioned by
 # workflow/report/{rule}.rst and grouped by study and op. Included last: it marks the outputs of
 # rules defined in the other files, so that those files stay as they are.
-from snakemake.io import report as in_report
+from snakemake.io import AnnotatedString, report as in_report
 
 REPORT_STUDIES = {
     "Grokking and its mechanism": [
@@ -27,4 +27,7 @@ for study, rule_names in REPORT_STUDIES.items():
         subcategory = "{op}" if "op" in figure_rule.wildcard_names else "all ops"
         for item in figure_rule.output:
             if item.endswith(".png"):
-                in_report(item, caption=caption, category=study, subcategory=subcategory)
+                # An output's flags live on the string it was declared with; a plain str has none.
+                if not isinstance(item._file, AnnotatedString):
+                    item._file = AnnotatedString(item._file)
+                in_report(item._file, caption=caption, category=study, subcategory=subcategory)
