@@ -14,7 +14,7 @@ from conftest import REPO, copy_workflow, snakemake
 
 SCRIPT = REPO / "tests/local_slurm.sh"
 REQUIRED = os.environ.get("GROKFLOW_REQUIRE_SLURM") == "1"
-# Hard limits: the whole DAG takes about 3 minutes through SLURM on a 2-core machine.
+# Hard limits. The whole DAG takes about 14 minutes through SLURM on a 2-core machine (10 s a job).
 RUN_TIMEOUT_S = 900
 DAEMON_TIMEOUT_S = 120
 DAEMONS = ("slurmd", "slurmctld", "munged")
