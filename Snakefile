@@ -18,6 +18,7 @@ include: "workflow/rules/lora.smk"
 include: "workflow/rules/connectivity.smk"
 include: "workflow/rules/slt.smk"
 include: "workflow/rules/lowrank_decay.smk"
+include: "workflow/rules/report.smk"
 
 
 localrules:

@@ -1,10 +1,40 @@
+import os
+import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+CI_CONFIG = "workflow/configs/ci.yaml"
 
 
 @pytest.fixture
 def repo() -> Path:
     return REPO
+
+
+def copy_workflow(root: Path) -> Path:
+    """A runnable copy of the workflow (no results) in root."""
+    for name in ("Snakefile", "config.yaml"):
+        shutil.copy(REPO / name, root / name)
+    for name in ("workflow", "scripts", "envs"):
+        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+def snakemake(workdir, *args, timeout=None):
+    """Snakemake on the ci config in workdir. The run and everything it started locally are killed
+    when the timeout passes (subprocess.TimeoutExpired is raised) or the test is interrupted."""
+    command = [sys.executable, "-m", "snakemake", "--configfile", CI_CONFIG, *args]
+    with subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except BaseException:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)

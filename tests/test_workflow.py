@@ -2,11 +2,12 @@
 
 import os
 import re
-import shutil
 import subprocess
 import sys
+import zipfile
 
 import pandas as pd
+import pydot
 import pytest
 import yaml
 
@@ -14,30 +15,18 @@ from grokflow.checkpoints import load_checkpoint, read_info, save_checkpoint
 from grokflow.config import schedule, validate_config
 from grokflow.metrics.effective_rank import MATRICES
 
-from conftest import REPO
-
-CI_CONFIG = "workflow/configs/ci.yaml"
+from conftest import CI_CONFIG, REPO, copy_workflow, snakemake
 
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("workflow")
-    for name in ("Snakefile", "config.yaml"):
-        shutil.copy(REPO / name, root / name)
-    for name in ("workflow", "scripts", "envs"):
-        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    return root
+    return copy_workflow(tmp_path_factory.mktemp("workflow"))
 
 
 @pytest.fixture(scope="module")
 def ci_config():
     config = yaml.safe_load((REPO / CI_CONFIG).read_text())
     return validate_config(config, REPO / "workflow/schemas/config.schema.yaml")
-
-
-def snakemake(workdir, *args):
-    command = [sys.executable, "-m", "snakemake", "--configfile", CI_CONFIG, *args]
-    return subprocess.run(command, cwd=workdir, capture_output=True, text=True)
 
 
 def planned_jobs(result) -> list[tuple[str, str]]:
@@ -167,6 +156,23 @@ def test_lowrank_decay_study_writes_its_tables_and_figures(workdir, ci_config, f
         assert (study / f"figures/{stem}.pdf").read_bytes()[:5] == b"%PDF-", stem
 
 
+def test_report_has_every_figure_with_its_caption(workdir, finished):
+    result = snakemake(workdir, "--report", "report.zip", "all")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with zipfile.ZipFile(workdir / "report.zip") as report:
+        names = report.namelist()
+        html = report.read(next(name for name in names if name.endswith("report.html"))).decode()
+    figures = sorted((workdir / "results").rglob("*.png"))
+    assert len([name for name in names if name.endswith(".png")]) == len(figures) > 100
+    for study in ("Grokking and its mechanism", "Singular learning theory", "LoRA rank study",
+                  "Table connectivity", "Low-rank decay"):
+        assert study in html, study
+    for caption in (REPO / "workflow/report").glob("*.rst"):
+        text = re.sub(r"\{[{%].*?[%}]\}", " ", caption.read_text(), flags=re.S)
+        words = [word for word in text.split() if re.fullmatch(r"[A-Za-z-]{7,}", word)][:3]
+        assert words and all(word in html for word in words), caption.name
+
+
 SLT_METHODS = ["sgld", "psgld", "rsgld", "sisgld"]
 SLT_FIGURES = ["llc", "flatness_slt", *(f"llc_rescaling/{m}" for m in SLT_METHODS),
                *(f"llc_traces/{m}" for m in SLT_METHODS)]
@@ -221,14 +227,18 @@ def test_a_changed_checkpoint_reruns_only_its_op(workdir, ci_config, finished):
     assert sorted(touched) == sorted(changed)
 
 
-def test_dag_is_valid_dot(workdir):
-    result = snakemake(workdir, "--dag")
-    assert result.returncode == 0
-    dot = result.stdout.strip()
-    assert dot.startswith("digraph") and dot.endswith("}")
-    nodes = set(re.findall(r"^\s*(\d+)\[label", dot, flags=re.M))
-    edges = re.findall(r"^\s*(\d+) -> (\d+)", dot, flags=re.M)
+@pytest.mark.parametrize("graph", ["--dag", "--rulegraph"])
+def test_dag_and_rulegraph_are_valid_dot(workdir, graph):
+    result = snakemake(workdir, graph, "dot", "all")
+    assert result.returncode == 0, result.stderr[-3000:]
+    (parsed,) = pydot.graph_from_dot_data(result.stdout)
+    nodes = {node.get_name(): node.get("label") for node in parsed.get_nodes() if node.get("label")}
+    edges = [(edge.get_source(), edge.get_destination()) for edge in parsed.get_edges()]
     assert edges and all(a in nodes and b in nodes for a, b in edges)
+    rules = {re.match(r'"?(\w+)', label).group(1) for label in nodes.values()}
+    assert {"train", "checkpoint_metric", "llc_rescaling", "lora_finetune", "connectivity_train", "all"} <= rules
+    if graph == "--rulegraph":
+        assert len(rules) == len(nodes)
 
 
 def test_lint_is_clean():

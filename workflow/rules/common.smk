@@ -86,6 +86,12 @@ def train_runtime_minutes():
     return 10 + math.ceil(config["steps"] * 0.05 / 60)
 
 
+def gpus(device):
+    """The `gpu` resource of a job on this torch device: 1 for cuda (sbatch --gpus=1 through the
+    SLURM executor), else 0 (`auto` too: set the device to cuda to ask a cluster for a GPU)."""
+    return int(device.startswith("cuda"))
+
+
 def op_figures(op):
     """Every figure (PNG) of an op; each has a PDF beside it."""
     figures = [

@@ -27,6 +27,7 @@ rule lowrank_decay_phase_fraction:
     resources:
         mem_mb=4000,
         runtime=120,
+        gpu=gpus(LRD["device"]),
     conda:
         ENV
     shell:
@@ -78,6 +79,7 @@ rule lowrank_decay_mechanism:
     resources:
         mem_mb=2000,
         runtime=60,
+        gpu=gpus(LRD["device"]),
     conda:
         ENV
     shell:

@@ -56,6 +56,7 @@ rule llc_rescaling:
     resources:
         mem_mb=8000,
         runtime=60,
+        gpu=gpus(SLT["device"]),
     conda:
         ENV
     shell:
@@ -83,6 +84,7 @@ rule llc_over_training:
     resources:
         mem_mb=8000,
         runtime=60,
+        gpu=gpus(SLT["device"]),
     conda:
         ENV
     shell:
@@ -109,6 +111,7 @@ rule llc_calibration:
     resources:
         mem_mb=8000,
         runtime=60,
+        gpu=gpus(SLT["device"]),
     conda:
         ENV
     shell:
