@@ -25,10 +25,11 @@ def copy_workflow(root: Path) -> Path:
     return root
 
 
-def snakemake(workdir, *args, timeout=None):
-    """Snakemake on the ci config in workdir. The run and everything it started locally are killed
-    when the timeout passes (subprocess.TimeoutExpired is raised) or the test is interrupted."""
-    command = [sys.executable, "-m", "snakemake", "--configfile", CI_CONFIG, *args]
+def snakemake(workdir, *args, timeout=None, configfiles=(CI_CONFIG,)):
+    """Snakemake on the ci config (then any further config files) in workdir. The run and
+    everything it started locally are killed when the timeout passes (subprocess.TimeoutExpired
+    is raised) or the test is interrupted."""
+    command = [sys.executable, "-m", "snakemake", "--configfile", *configfiles, *args]
     with subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           start_new_session=True) as process:
         try:
