@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 CI_CONFIG = "workflow/configs/ci.yaml"
@@ -39,3 +40,15 @@ def snakemake(workdir, *args, timeout=None, configfiles=(CI_CONFIG,)):
             process.communicate()
             raise
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def step_stack_and_singles(stack, singles, steps: int = 5) -> None:
+    """Train a StackTrainer and one single-model trainer per model for `steps` steps, then check
+    that model i of the stack holds exactly single i's weights (to float tolerance)."""
+    for _ in range(steps):
+        stack.train_step()
+        for single in singles:
+            single.train_step()
+    for index, single in enumerate(singles):
+        for name, tensor in single.model_tensors(0).items():
+            torch.testing.assert_close(stack.model_tensors(index)[name], tensor, rtol=1e-5, atol=1e-6)

@@ -14,6 +14,9 @@ from grokflow.lowrank_decay.study import Cell, CellResult, StudySettings, _recor
 from grokflow.model import GrokTransformer, ModelConfig
 from grokflow.training import OptimConfig, Run, StackTrainer
 
+from conftest import step_stack_and_singles
+
+
 def with_singular_values(singular: torch.Tensor, rows: int, seed: int = 0):
     """A rows × k float64 matrix U diag(singular) Vᵀ with random orthonormal U, V, and U Vᵀ."""
     generator = torch.Generator().manual_seed(seed)
@@ -68,13 +71,7 @@ def test_per_model_weight_decay_is_adamw_weight_decay():
     rule = StackRegularizer(3e-3, {name: torch.tensor(decays) for name in names}, [], torch.zeros(2), 5)
     stack = StackTrainer(runs, OptimConfig(lr=3e-3, weight_decay=0.0), regularizer=rule)
     singles = [StackTrainer([run], OptimConfig(lr=3e-3, weight_decay=decay)) for run, decay in zip(runs, decays)]
-    for _ in range(5):
-        stack.train_step()
-        for single in singles:
-            single.train_step()
-    for index, single in enumerate(singles):
-        for name, tensor in single.model_tensors(0).items():
-            torch.testing.assert_close(stack.model_tensors(index)[name], tensor, rtol=1e-5, atol=1e-6)
+    step_stack_and_singles(stack, singles)
 
 
 def test_the_methods_decay_what_seed_000_decays():

@@ -187,8 +187,10 @@ class StackTrainer:
         return {"train_loss": train_loss, "train_acc": train_acc, "test_loss": test_loss, "test_acc": test_acc}
 
     def model_tensors(self, index: int) -> dict[str, torch.Tensor]:
-        """The parameters of model `index` on the CPU, named as in GrokTransformer.state_dict()."""
-        return {name: stacked[index].detach().to("cpu") for name, stacked in self.params.items()}
+        """A copy of the parameters of model `index` on the CPU, named as in
+        GrokTransformer.state_dict(). A copy even on the CPU: the checkpoint writer serialises it in
+        the background while the optimiser keeps updating the stack in place."""
+        return {name: stacked[index].detach().to("cpu", copy=True) for name, stacked in self.params.items()}
 
     def state_dict(self) -> dict:
         """Everything needed to resume, on the CPU (so that a GPU run resumes on any device)."""
