@@ -1,6 +1,7 @@
 """Integration: the ci config's DAG, for one op and one seed, through the slurm profile on a
-private one-node SLURM cluster (tests/local_slurm.sh). Skipped where SLURM cannot run here (not root, no slurm-wlm or
-munge, a SLURM of the machine's own), unless GROKFLOW_REQUIRE_SLURM=1 (CI) makes that a failure."""
+private one-node SLURM cluster (tests/local_slurm.sh). Skipped where SLURM cannot run here (not
+root, no slurm-wlm or munge, a SLURM of the machine's own), unless GROKFLOW_REQUIRE_SLURM=1 (CI)
+makes that a failure."""
 
 import os
 import re
