@@ -11,6 +11,7 @@ import argparse
 
 import torch
 
+from grokflow.arguments import torch_device
 from grokflow.data import OPS
 from grokflow.model import ModelConfig
 from grokflow.schedule import checkpoint_steps
@@ -37,14 +38,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--out-template", required=True,
                         help="output folder of each run, with {op} and {seed}, e.g. results/{op}/seed{seed}")
     parser.add_argument("--state", required=True, help="resume-state file of the job")
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    parser.add_argument("--device", type=torch_device, default="cpu", help="torch device, e.g. cpu or cuda")
     parser.add_argument("--tf32", action="store_true", help="let CUDA matmuls use TensorFloat-32")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--save-every-s", type=float, default=60.0, help="seconds between resume-state saves")
-    args = parser.parse_args(argv)
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        parser.error(f"--device {args.device}, but torch {torch.__version__} sees no CUDA GPU")
-    return args
+    return parser.parse_args(argv)
 
 
 def main(argv=None) -> None:

@@ -11,7 +11,7 @@ import pandas as pd
 from safetensors.torch import save_file
 import torch
 
-from grokflow.arguments import positive_int, unit_fraction
+from grokflow.arguments import positive_int, torch_device, unit_fraction
 from grokflow.connectivity.model import NetConfig, attended_pairs, positional_parameters
 from grokflow.connectivity.task import TaskConfig
 from grokflow.connectivity.training import TrainConfig, train
@@ -37,7 +37,7 @@ def parse(argv):
     parser.add_argument("--eval-every", type=positive_int, default=500)
     parser.add_argument("--validation-size", type=positive_int, default=4096)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
+    parser.add_argument("--device", type=torch_device, default="cpu", help="torch device, e.g. cuda (default cpu)")
     parser.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
     for name in ("curve", "by-hop", "summary", "weights"):
         parser.add_argument(f"--{name}", required=True, help=f"{name} file to write")

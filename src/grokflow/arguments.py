@@ -2,6 +2,8 @@
 
 import argparse
 
+import torch
+
 
 def positive_int(text: str) -> int:
     """An integer ≥ 1."""
@@ -17,3 +19,10 @@ def unit_fraction(text: str) -> float:
     if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
     return value
+
+
+def torch_device(text: str) -> str:
+    """A torch device name; cuda only where torch sees a CUDA GPU."""
+    if text.startswith("cuda") and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f"{text}, but torch {torch.__version__} sees no CUDA GPU")
+    return text

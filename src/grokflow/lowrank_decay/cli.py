@@ -4,7 +4,7 @@ import argparse
 
 import torch
 
-from ..arguments import positive_int
+from ..arguments import positive_int, torch_device
 from ..errors import GrokflowError
 from .study import StudySettings, study_model
 
@@ -25,7 +25,7 @@ def add_study_arguments(parser: argparse.ArgumentParser, default_steps: int) -> 
     parser.add_argument("--other-weight-decay", type=float, default=0.1,
                         help="the low-rank method's AdamW weight decay of the other tensors")
     parser.add_argument("--l2-factor", type=float, default=10.0, help="L2 weight decay = this × strength")
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
+    parser.add_argument("--device", type=torch_device, default="cpu", help="torch device, e.g. cuda (default cpu)")
     parser.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
 
 
@@ -33,8 +33,6 @@ def study_settings(args: argparse.Namespace) -> StudySettings:
     """The settings of the parsed options; a wrong value stops with one line."""
     if args.d_model % args.n_heads:
         raise GrokflowError(f"d_model {args.d_model} is not divisible by n_heads {args.n_heads}")
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise GrokflowError(f"--device {args.device}, but torch {torch.__version__} sees no CUDA GPU")
     torch.set_num_threads(args.threads)
     model = study_model(args.p, args.n_layers, args.d_model, args.n_heads, args.d_mlp)
     return StudySettings(model, args.steps, args.eval_every, args.lr, tuple(args.betas), tuple(args.patterns),
