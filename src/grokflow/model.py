@@ -129,8 +129,12 @@ class GrokTransformer(nn.Module):
         self.ln_final = _norm(cfg, cfg.d_model)
         self.W_U = _init(generator, cfg.d_model, cfg.vocab, fan_in=cfg.d_model)
 
+    def embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The residual stream entering the first block: token plus position embeddings."""
+        return self.W_E[tokens] + self.W_pos
+
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        x = self.W_E[tokens] + self.W_pos
+        x = self.embed(tokens)
         for block in self.blocks[:-1]:
             x = block(x)
         x = self.blocks[-1](x, last_only=True)

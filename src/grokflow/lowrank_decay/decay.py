@@ -79,11 +79,15 @@ class StackRegularizer:
 
     def before_step(self, params: dict[str, torch.Tensor]) -> None:
         for name, decay in self.weight_decay.items():
-            weight = params[name]
-            weight.mul_((1 - self.lr * decay).view(-1, *[1] * (weight.dim() - 1)))
+            params[name].mul_(per_model(1 - self.lr * decay, params[name]))
 
     def after_step(self, params: dict[str, torch.Tensor]) -> None:
         for name in self.lowrank_names:
             weight = params[name]
             step = from_matrix(polar_factor(as_matrix(weight, name), self.steps), name, weight.shape)
-            weight.sub_(self.lowrank_rate.view(-1, *[1] * (weight.dim() - 1)) * step)
+            weight.sub_(per_model(self.lowrank_rate, weight) * step)
+
+
+def per_model(values: torch.Tensor, stacked: torch.Tensor) -> torch.Tensor:
+    """One value per model (M,), shaped to broadcast over a stacked tensor (M, ...)."""
+    return values.view(-1, *[1] * (stacked.dim() - 1))
