@@ -5,8 +5,8 @@ The runs of one train fraction, every (method, strength, seed), train as one sta
 (vmapped; a CUDA graph with --device cuda), one fraction after the other, in one process. L2
 runs use weight decay --l2-factor × strength on every tensor; the low-rank runs use no weight
 decay on the --patterns tensors, --other-weight-decay on the rest, and the low-rank decay at
-rate = strength. A run stops once its validation accuracy has been
-above 0.99 at two measurements in a row.
+rate = strength. A run stops once its validation accuracy has been above 0.99 at two
+measurements in a row.
 
 --summary: one row per run: method, train_fraction, strength, seed, val_acc (at the stop),
 stable ranks of every W_Q and W_K (at the stop), steps_to_target (first measured step above
