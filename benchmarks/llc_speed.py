@@ -10,8 +10,9 @@ training set of x+y at fraction 0.3), then times
   vmapped, as in a plain per-point estimate), for --loop-points points, extrapolated to the grid;
 
 and prints seconds, the ratio, and the largest difference between the loop's and the batched
-run's chains on the looped points (identical on a CPU; on a GPU, float32 kernels of different
-batch sizes round differently and the chains, chaotic over hundreds of steps, drift apart).
+run's chains on the looped points (identical on a CPU without --compile; on a GPU, float32
+kernels of different batch sizes round differently and the chains, chaotic over hundreds of
+steps, drift apart). --compile compiles the batched engine in an untimed warm-up run of one chunk.
 """
 
 import argparse
@@ -62,10 +63,14 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--chunk", type=int, default=256, help="points per batch (default 256)")
+    parser.add_argument("--chunk", type=int, default=1024, help="points per batch (0: all; default 1024)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--tf32", action="store_true", help="let CUDA matrix products use TF32")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the batched engine's step (compiled in an untimed warm-up run)")
     args = parser.parse_args()
+    torch.backends.cuda.matmul.allow_tf32 = args.tf32
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
     device = torch.device(args.device)
@@ -75,16 +80,22 @@ def main() -> None:
     loss = cross_entropy_loss(info.model, device)
     sampler = make_sampler(args.method, SamplerSettings())
     settings = ChainSettings(args.chains, args.steps, args.batch_size)
-    run_chains(loss, sampler, points.select(0, 1), ChainSettings(args.chains, 2, args.batch_size))  # warm-up
-    batched, batched_s = timed(lambda: run_chains(loss, sampler, points, settings, args.chunk), device)
+    chunk = min(args.chunk or len(points), len(points))
+    warm_up = ChainSettings(args.chains, 2, args.batch_size)
+    run_chains(loss, sampler, points.select(0, 1), warm_up)
+    _, compile_s = timed(lambda: run_chains(loss, sampler, points.select(0, chunk), warm_up, compiled=args.compile),
+                         device)
+    batched, batched_s = timed(lambda: run_chains(loss, sampler, points, settings, chunk, compiled=args.compile),
+                               device)
     looped = range(0, len(points), max(1, len(points) // args.loop_points))[: args.loop_points]
     alone, loop_s = timed(lambda: [run_chains(loss, sampler, points.select(k, k + 1), settings) for k in looped],
                           device)
     loop_total = loop_s / len(looped) * len(points)
     difference = max((a.excess[0] - batched.excess[k]).abs().nan_to_num(0).max().item() for a, k in zip(alone, looped))
     print(f"device {device}, {info.model}, {len(points)} points × {args.chains} chains × {args.steps} steps, "
-          f"batch {args.batch_size}, {args.method}, chunk {args.chunk or 'all'}")
-    print(f"batched: {batched_s:.1f} s for the grid ({batched_s / len(points) * 1e3:.1f} ms per point)")
+          f"batch {args.batch_size}, {args.method}, chunk {chunk}, tf32 {args.tf32}, compiled {args.compile}")
+    print(f"batched: {batched_s:.1f} s for the grid ({batched_s / len(points) * 1e3:.1f} ms per point); "
+          f"warm-up (compilation) of one chunk: {compile_s:.1f} s")
     print(f"loop: {loop_s:.1f} s for {len(looped)} points ({loop_s / len(looped) * 1e3:.1f} ms per point), "
           f"{loop_total:.1f} s for the grid")
     print(f"speed-up: {loop_total / batched_s:.1f}×; largest |Δ excess loss| loop vs batched: {difference:.2e}")

@@ -51,7 +51,7 @@ def test_sampled_network_is_the_rescaled_network_with_eps_times_alpha_squared(al
     rescaled = with_ln_eps(trained_like(), 1e-5 * alpha**2)
     rescaled.load_state_dict(rescale(model.state_dict(), alpha, beta))
     assert (rescaled(tokens) - reference).abs().max() < 1e-10 * reference.abs().max()
-    sampled, plain = max_logit_changes(dict(model.state_dict()), CFG, tokens, alpha, beta)
+    [(sampled, plain)] = max_logit_changes(dict(model.state_dict()), CFG, tokens, [(alpha, beta)])
     assert sampled < 1e-10 * reference.abs().max()
     if alpha != 1.0:  # with ε fixed, α is not a symmetry of these small weights
         assert plain > 1e-3 * reference.abs().max()

@@ -11,10 +11,10 @@ import argparse
 from grokflow.arguments import positive_int
 from grokflow.errors import run_main
 from grokflow.io import write_csv
-from grokflow.slt.cli import add_chain_arguments, chain_settings, sampler_settings, setup_torch
+from grokflow.slt.cli import add_chain_arguments, chains_setup, setup_torch
 from grokflow.slt.methods import METHODS, positive_float
 from grokflow.slt.rescaling import log_grid
-from grokflow.slt.studies import Chains, calibration_table
+from grokflow.slt.studies import calibration_table
 
 
 def main(argv=None) -> None:
@@ -29,7 +29,7 @@ def main(argv=None) -> None:
     add_chain_arguments(parser, epsilon="none", nbeta=False)
     args = parser.parse_args(argv)
     device = setup_torch(args)
-    setup = Chains(sampler_settings(args), chain_settings(args), args.burnin, args.chunk)
+    setup = chains_setup(args)
     epsilons = log_grid(*args.epsilon_range, args.epsilon_count)
     write_csv(calibration_table(args.checkpoint, args.methods, epsilons, args.nbetas, setup, device), args.output)
 

@@ -15,9 +15,9 @@ import argparse
 
 from grokflow.errors import GrokflowError, run_main
 from grokflow.io import write_csv
-from grokflow.slt.cli import add_chain_arguments, chain_settings, sampler_settings, setup_torch
+from grokflow.slt.cli import add_chain_arguments, chains_setup, setup_torch
 from grokflow.slt.methods import positive_float
-from grokflow.slt.studies import Chains, training_tables
+from grokflow.slt.studies import training_tables
 
 
 def main(argv=None) -> None:
@@ -34,7 +34,7 @@ def main(argv=None) -> None:
     if 1.0 not in temperatures or len(temperatures) < 2:
         raise GrokflowError(f"--temperatures must hold 1 and at least one other value, got {args.temperatures}")
     device = setup_torch(args)
-    setup = Chains(sampler_settings(args), chain_settings(args), args.burnin, args.chunk)
+    setup = chains_setup(args)
     llc, flatness = training_tables(args.checkpoints, args.epsilon, args.nbeta, temperatures, setup, device)
     write_csv(llc, args.llc_output)
     write_csv(flatness, args.flatness_output)

@@ -14,10 +14,10 @@ from pathlib import Path
 from grokflow.arguments import positive_int
 from grokflow.errors import run_main
 from grokflow.io import write_csv
-from grokflow.slt.cli import add_chain_arguments, chain_settings, epsilon_by_method, sampler_settings, setup_torch
+from grokflow.slt.cli import add_chain_arguments, chains_setup, epsilon_by_method, setup_torch
 from grokflow.slt.methods import positive_float
 from grokflow.slt.rescaling import log_grid
-from grokflow.slt.studies import Chains, rescaling_tables
+from grokflow.slt.studies import rescaling_tables
 
 
 def main(argv=None) -> None:
@@ -32,7 +32,7 @@ def main(argv=None) -> None:
     add_chain_arguments(parser, epsilon="per_method")
     args = parser.parse_args(argv)
     device = setup_torch(args)
-    setup = Chains(sampler_settings(args), chain_settings(args), args.burnin, args.chunk)
+    setup = chains_setup(args)
     tables, traces = rescaling_tables(args.checkpoint, epsilon_by_method(args), args.nbeta,
                                       log_grid(*args.alpha_range, args.grid), log_grid(*args.beta_range, args.grid),
                                       setup, device)

@@ -9,6 +9,7 @@ from ..errors import GrokflowError
 from .engine import ChainSettings
 from .methods import METHODS, method_value, positive_float
 from .samplers import SamplerSettings
+from .studies import Chains
 
 
 def add_chain_arguments(parser: argparse.ArgumentParser, epsilon: str = "single", nbeta: bool = True) -> None:
@@ -42,6 +43,9 @@ def add_chain_arguments(parser: argparse.ArgumentParser, epsilon: str = "single"
     run.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
     run.add_argument("--tf32", action="store_true",
                      help="let CUDA matrix products use TF32 (about 2× faster on an H100; ~1e-3 relative rounding)")
+    run.add_argument("--compile", action="store_true",
+                     help="torch.compile the chains' step (2-2.5× faster on an H100 for the full-size model, after "
+                          "tens of seconds of compilation per sampler and chunk size; needs a C compiler on a CPU)")
 
 
 def sampler_settings(args: argparse.Namespace) -> SamplerSettings:
@@ -61,6 +65,11 @@ def epsilon_by_method(args: argparse.Namespace) -> dict[str, float]:
     if missing := [m for m in args.methods if m not in given]:
         raise GrokflowError(f"--epsilon lacks a value for {', '.join(missing)}")
     return {method: given[method] for method in args.methods}
+
+
+def chains_setup(args: argparse.Namespace) -> Chains:
+    """Sampler, chain sizes, burn-in and execution options of a study, from the command line."""
+    return Chains(sampler_settings(args), chain_settings(args), args.burnin, args.chunk, compiled=args.compile)
 
 
 def setup_torch(args: argparse.Namespace) -> torch.device:

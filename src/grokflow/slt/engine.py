@@ -20,6 +20,7 @@ variate): the LLC of a chain that barely moves is then near 0, not ± the miniba
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+import functools
 
 import numpy as np
 import torch
@@ -136,28 +137,53 @@ def per_sample_losses(loss: Loss, points: "Points") -> torch.Tensor:
 
 
 def run_chains(loss: Loss, sampler: Sampler, points: Points, settings: ChainSettings,
-               chunk: int | None = None, progress: bool = False) -> ChainRun:
-    """Run C chains from every point, `chunk` points at a time (all at once if None)."""
+               chunk: int | None = None, progress: bool = False, compiled: bool = False) -> ChainRun:
+    """Run C chains from every point, `chunk` points at a time (all at once if None).
+
+    `compiled`: run the vmapped gradient and update through `torch.compile`, which fuses the
+    elementwise passes over every chain's parameters (2–2.5× faster on an H100 for the
+    full-size model). It compiles once per process for the loss's gradient and once per
+    sampler's update (again for a new chunk size): tens of seconds each the first time, a few
+    from the on-disk cache after. The chains are the same up to float rounding.
+    """
     chunk = chunk or len(points)
-    runs = [_run_chunk(loss, sampler, points.select(start, start + chunk), settings, progress)
+    runs = [_run_chunk(loss, sampler, points.select(start, start + chunk), settings, progress, compiled)
             for start in range(0, len(points), chunk)]
     return ChainRun(*(torch.cat([getattr(r, part) for r in runs]) for part in ("losses", "baselines", "init_loss")))
 
 
-def _run_chunk(loss: Loss, sampler: Sampler, points: Points, settings: ChainSettings, progress: bool) -> ChainRun:
+@functools.cache
+def chain_gradient(loss: Loss, compiled: bool) -> Callable:
+    """(params (P, C, ...), scales (P,), inputs (P, C, B, ...), targets (P, C, B)) → the gradient
+    and value of every chain's mean minibatch loss: vmap over points of vmap over chains.
+
+    Cached, with `chain_update`, so that every chunk, sampler and study of a process that shares
+    a loss shares one compiled function (a minibatch, not the whole data set, enters it, so one
+    compilation serves data sets of any size)."""
+    point_loss = pulled_back(loss)
+
+    def chain_loss(params, scales, inputs, targets):
+        return point_loss(params, scales, inputs, targets).mean()
+
+    gradient = vmap(vmap(grad_and_value(chain_loss), in_dims=(0, None, 0, 0)))
+    return torch.compile(gradient) if compiled else gradient
+
+
+@functools.cache
+def chain_update(sampler: Sampler, compiled: bool) -> Callable:
+    """The sampler's step for every (point, chain): (params, grads, w0 (P,), noise (C,), state,
+    epsilon (P,), nbeta (P,)) → (params, state)."""
+    update = vmap(vmap(sampler.step, in_dims=(0, 0, None, 0, 0, None, None)), in_dims=(0, 0, 0, None, 0, 0, 0))
+    return torch.compile(update) if compiled else update
+
+
+def _run_chunk(loss: Loss, sampler: Sampler, points: Points, settings: ChainSettings, progress: bool,
+               compiled: bool) -> ChainRun:
     w0 = points.w0
     some = next(iter(w0.values()))
     streams = ChainStreams(settings, points.inputs.shape[1], {n: w.shape[1:] for n, w in w0.items()},
                            some.dtype, some.device)
-
-    point_loss = pulled_back(loss)
-
-    def chain_loss(params, scales, inputs, targets, indices):
-        return point_loss(params, scales, inputs[indices], targets[indices]).mean()
-
-    # Inner vmap: the C chains of one point (shared data); outer: the P points (shared indices).
-    gradient = vmap(vmap(grad_and_value(chain_loss), in_dims=(0, None, None, None, 0)), in_dims=(0, 0, 0, 0, None))
-    update = vmap(vmap(sampler.step, in_dims=(0, 0, None, 0, 0, None, None)), in_dims=(0, 0, 0, None, 0, 0, 0))
+    gradient, update = chain_gradient(loss, compiled), chain_update(sampler, compiled)
     c = settings.chains
     params = {name: w[:, None].expand(-1, c, *w.shape[1:]).clone() for name, w in w0.items()}
     state = vmap(vmap(sampler.init_state))(params)
@@ -168,7 +194,8 @@ def _run_chunk(loss: Loss, sampler: Sampler, points: Points, settings: ChainSett
         for step in tqdm(range(settings.steps), desc=f"{sampler.name} chains", unit="step",
                          mininterval=5.0, disable=not progress):
             indices, noise = streams.draw()
-            grads, losses[:, :, step] = gradient(params, points.scales, points.inputs, points.targets, indices)
+            grads, losses[:, :, step] = gradient(params, points.scales, points.inputs[:, indices],
+                                                 points.targets[:, indices])
             baselines[:, :, step] = start_losses[:, indices].mean(dim=-1)
             params, state = update(params, grads, w0, noise, state, points.epsilon, points.nbeta)
     return ChainRun(losses, baselines, start_losses.mean(dim=1))

@@ -18,6 +18,7 @@ def chain_flags(slt: dict) -> str:
         f"--rsgld-delta {slt['rsgld_delta']} --sisgld-eps {slt['sisgld_eps']} --chains {slt['chains']} "
         f"--burnin {slt['burnin']} --draws {slt['draws']} --batch-size {slt['batch_size']} --seed {slt['seed']} "
         f"{chunk}--device {slt['device']} --threads {slt['threads']}{' --tf32' if slt['tf32'] else ''}"
+        f"{' --compile' if slt['compile'] else ''}"
     )
 
 

@@ -66,16 +66,22 @@ def rescaled_points(tensors: dict[str, torch.Tensor], data: tuple, alphas, betas
 
 
 @torch.no_grad()
-def max_logit_changes(tensors, model_config: ModelConfig, tokens: torch.Tensor, alpha: float, beta: float):
-    """max |Δlogit| over `tokens` of (the sampled network, the plain rescaled network with fixed ε).
+def max_logit_changes(tensors, model_config: ModelConfig, tokens: torch.Tensor, grid) -> list[tuple[float, float]]:
+    """max |Δlogit| over `tokens` of (the sampled network, the plain rescaled network with fixed ε)
+    for every (α, β) of `grid`.
 
     The sampled network is the pull-back, so its change is float rounding only; the plain one
     shows how far the α rescaling is from a symmetry with LayerNorm's ε held fixed.
     """
     logits = logits_function(model_config, tokens.device)
     reference = logits(tensors, tokens)
-    rescaled = rescale(tensors, alpha, beta)
-    pulled_back = {name: t / scale_factor(name, alpha, beta) for name, t in rescaled.items()}
-    sampled = (logits(pulled_back, tokens) - reference).abs().max().item()
-    plain = (logits(rescaled, tokens) - reference).abs().max().item()
-    return sampled, plain
+
+    def change(weights) -> float:
+        return (logits(weights, tokens) - reference).abs().max().item()
+
+    changes = []
+    for alpha, beta in grid:
+        rescaled = rescale(tensors, alpha, beta)
+        pulled_back = {name: t / scale_factor(name, alpha, beta) for name, t in rescaled.items()}
+        changes.append((change(pulled_back), change(rescaled)))
+    return changes

@@ -26,6 +26,7 @@ Every function here acts on one model (dicts of unbatched tensors); the engine v
 """
 
 from dataclasses import dataclass
+import functools
 
 import torch
 
@@ -126,8 +127,10 @@ class SISGLD(Sampler):
         return (w**2).sum() + self.settings.sisgld_eps, None
 
 
+@functools.cache
 def make_sampler(method: str, settings: SamplerSettings) -> Sampler:
-    """The sampler named `method` (one of METHODS)."""
+    """The sampler named `method` (one of METHODS); one object per (method, settings) in a process,
+    so that the engine's compiled update built for it is reused."""
     classes = {cls.name: cls for cls in (Sampler, PSGLD, RSGLD, SISGLD)}
     if method not in classes:
         raise ValueError(f"unknown sampler {method!r}; expected one of {', '.join(METHODS)}")

@@ -27,13 +27,14 @@ class Chains:
     burnin: int
     chunk: int | None = None
     progress: bool = True
+    compiled: bool = False
 
 
 def estimate(model_config, method: str, points: Points, setup: Chains) -> tuple[torch.Tensor, ChainRun]:
     """Per-chain LLC (P, C) of every point with one sampler, and the chains' run."""
     device = points.inputs.device
     run = run_chains(cross_entropy_loss(model_config, device), make_sampler(method, setup.sampler), points,
-                     setup.chains, setup.chunk, setup.progress)
+                     setup.chains, setup.chunk, setup.progress, setup.compiled)
     return chain_llc(run.excess, points.nbeta, setup.burnin), run
 
 
@@ -55,7 +56,7 @@ def rescaling_tables(path, epsilons: dict[str, float], nbeta: float, alphas: Seq
     grid = list(itertools.product(alphas, betas))
     point_alphas, point_betas = [a for a, _ in grid] + [1.0], [b for _, b in grid] + [1.0]
     tokens = all_pairs(info.op, info.model.p)[0].to(device)
-    changes = [max_logit_changes(tensors, info.model, tokens, a, b) for a, b in grid]
+    changes = max_logit_changes(tensors, info.model, tokens, grid)
     tables, traces = {}, []
     for method, epsilon in epsilons.items():
         points = rescaled_points(tensors, data, point_alphas, point_betas, epsilon, nbeta)

@@ -1,6 +1,7 @@
 """The grokking transformer as a chain-engine problem: its loss, and checkpoints as points."""
 
 from collections.abc import Sequence
+import functools
 
 import torch
 import torch.nn.functional as F
@@ -22,8 +23,12 @@ def logits_function(model_config: ModelConfig, device="cpu"):
     return logits
 
 
+@functools.cache
 def cross_entropy_loss(model_config: ModelConfig, device="cpu") -> Loss:
-    """The training loss per sample, (params, tokens, labels) → (B,): cross-entropy of the answer."""
+    """The training loss per sample, (params, tokens, labels) → (B,): cross-entropy of the answer.
+
+    One loss per (model, device) in a process, so that the engine's compiled chains built for it
+    serve every checkpoint and study."""
     logits = logits_function(model_config, device)
 
     def loss(params, tokens, labels):
