@@ -1,12 +1,23 @@
+from dataclasses import replace
+import signal
+import subprocess
+import sys
+import time
+
 import pandas as pd
 import pytest
 import torch
 
+from grokflow.connectivity.training import ConnectivityTraining, Prefetcher, TrainConfig, TrainingStopped, train
+from grokflow.errors import GrokflowError
 from grokflow.connectivity.model import (ConnectivityTransformer, NetConfig, attended_pairs, global_mask, local_mask,
                                          masked_attention, positional_parameters)
 from grokflow.connectivity.task import (DISCONNECTED, EMPTY, NEIGHBOUR, OWN, QUERY, SOURCE, TARGET, TaskConfig,
                                         components, encode, hop_distances, random_neighbours, sample_batch)
-from test_embedding_geometry import assert_png_and_pdf, run_script
+from test_embedding_geometry import REPO_SCRIPTS, assert_png_and_pdf, run_script
+
+TINY_TASK = TaskConfig(V=4, C=2, n_dims=5)
+TINY_TRAIN = TrainConfig(steps=30, batch_size=8, eval_every=5, validation_size=32)
 
 
 def generator(seed=0):
@@ -127,8 +138,9 @@ def test_train_script_writes_its_tables_and_the_figures_script_draws(tmp_path):
     for model in ("lowrank", "dense"):
         out = tmp_path / model
         run_script("connectivity/train.py", *common, *(["--dense"] if model == "dense" else []),
-                   "--curve", out / "curve.csv", "--by-hop", out / "by_hop.csv", "--summary", out / "summary.csv",
-                   "--weights", out / "weights.safetensors")
+                   "--state", out / "train_state.pt", "--curve", out / "curve.csv", "--by-hop", out / "by_hop.csv",
+                   "--summary", out / "summary.csv", "--weights", out / "weights.safetensors")
+        assert not (out / "train_state.pt").exists()
         summary = pd.read_csv(out / "summary.csv").iloc[0]
         assert summary["model"] == model and summary["depth"] == 3
         assert list(pd.read_csv(out / "curve.csv")["step"]) == [2, 4]
@@ -140,3 +152,70 @@ def test_train_script_writes_its_tables_and_the_figures_script_draws(tmp_path):
                "--dense-weights", tmp_path / "dense/weights.safetensors", "--out-dir", tmp_path / "figures")
     for stem in ("mask_local", "positional_gram_dense", "accuracy_by_hop"):
         assert_png_and_pdf(tmp_path / f"figures/{stem}.png")
+
+
+def test_prefetched_batches_and_states_equal_sequential_sampling():
+    sequential = generator(5)
+    with Prefetcher(8, TINY_TASK, generator(5).get_state()) as batches:
+        for _ in range(7):
+            expected, batch = sample_batch(8, TINY_TASK, sequential), batches.next()
+            for field in ("tokens", "labels", "hops", "neighbours"):
+                assert torch.equal(getattr(batch, field), getattr(expected, field))
+            assert torch.equal(batches.state, sequential.get_state())
+
+
+@pytest.mark.parametrize("lowrank", [True, False])
+def test_killed_and_resumed_training_equals_an_uninterrupted_run(tmp_path, lowrank):
+    net = NetConfig(d_model=8, n_heads=2, n_layers=3, lowrank=lowrank)
+    reference, curve, by_hop = train(TINY_TASK, net, TINY_TRAIN, "reference", tmp_path / "reference.pt")
+    for stop_after, stopped_at in ((7, 7), (11, 18)):
+        with pytest.raises(TrainingStopped, match=f"step limit of this run at step {stopped_at} of 30") as stopped:
+            train(TINY_TASK, net, TINY_TRAIN, "killed", tmp_path / "state.pt", stop_after_steps=stop_after)
+        assert stopped.value.exit_code == 75
+        assert torch.load(tmp_path / "state.pt", weights_only=True)["step"] == stopped_at
+    resumed, resumed_curve, resumed_by_hop = train(TINY_TASK, net, TINY_TRAIN, "resumed", tmp_path / "state.pt")
+    pd.testing.assert_frame_equal(resumed_curve, curve, check_exact=True)
+    pd.testing.assert_frame_equal(resumed_by_hop, by_hop, check_exact=True)
+    assert list(curve["step"]) == [5, 10, 15, 20, 25, 30]
+    for name, tensor in reference.state_dict().items():
+        assert torch.equal(resumed.state_dict()[name], tensor), name
+
+
+def test_a_state_of_another_configuration_is_ignored(tmp_path, capsys):
+    net = NetConfig(d_model=8, n_heads=2, n_layers=3)
+    with pytest.raises(TrainingStopped):
+        train(TINY_TASK, net, TINY_TRAIN, "first", tmp_path / "state.pt", stop_after_steps=6)
+    changed = ConnectivityTraining(TINY_TASK, net, replace(TINY_TRAIN, lr=1e-3), tmp_path / "state.pt")
+    changed.resume()
+    assert changed.step == 0 and changed.rows == []
+    assert "belongs to another configuration: starting afresh" in capsys.readouterr().out
+    same = ConnectivityTraining(TINY_TASK, net, TINY_TRAIN, tmp_path / "state.pt")
+    same.resume()
+    assert same.step == 6 and [row["step"] for row in same.rows] == [5]
+
+
+def test_an_unreadable_state_is_refused_in_one_line(tmp_path):
+    (tmp_path / "state.pt").write_text("not a state")
+    training = ConnectivityTraining(TINY_TASK, NetConfig(d_model=8, n_heads=2, n_layers=3), TINY_TRAIN,
+                                    tmp_path / "state.pt")
+    with pytest.raises(GrokflowError, match="is not a readable resume state"):
+        training.resume()
+
+
+def test_sigterm_saves_the_state_and_exits_143_and_a_rerun_resumes(tmp_path):
+    state = tmp_path / "train_state.pt"
+    command = [sys.executable, str(REPO_SCRIPTS / "connectivity/train.py"), "--V", "4", "--C", "2", "--n-dims", "5",
+               "--d-model", "8", "--n-heads", "2", "--depth", "3", "--steps", "1000000", "--batch-size", "8",
+               "--validation-size", "32", "--state", str(state), "--save-every-s", "0",
+               *(arg for name in ("curve", "by-hop", "summary", "weights") for arg in (f"--{name}", tmp_path / name))]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as process:
+        deadline = time.monotonic() + 60
+        while not state.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGTERM)
+        stderr = process.communicate()[1]
+    assert process.returncode == 143 and "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("stopped by SIGTERM at step ")
+    step = torch.load(state, weights_only=True)["step"]
+    rerun = subprocess.run([*command, "--stop-after-steps", "3"], capture_output=True, text=True)
+    assert rerun.returncode == 75 and torch.load(state, weights_only=True)["step"] == step + 3

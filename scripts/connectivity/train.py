@@ -3,9 +3,16 @@
 (default) or the dense baseline (--dense), on fresh random graphs; write its learning curve, its
 validation accuracy by hop distance between s and t (hop −1: not connected), a one-row summary
 (parameters, positional parameters, attended pairs and their fraction of L² per layer, final
-validation accuracy) and its weights (safetensors)."""
+validation accuracy) and its weights (safetensors).
+
+Training resumes from --state (written every --save-every-s seconds, at the end, and on SIGTERM)
+when started again with the same flags, and gives bitwise the files of an uninterrupted run on the
+CPU. Stopped by SIGTERM it exits with status 143, at --stop-after-steps with status 75; the state
+file is deleted once the outputs are written."""
 
 import argparse
+from pathlib import Path
+import sys
 
 import pandas as pd
 from safetensors.torch import save_file
@@ -14,7 +21,7 @@ import torch
 from grokflow.arguments import positive_int, torch_device, unit_fraction
 from grokflow.connectivity.model import NetConfig, attended_pairs, positional_parameters
 from grokflow.connectivity.task import TaskConfig
-from grokflow.connectivity.training import TrainConfig, train
+from grokflow.connectivity.training import TrainConfig, TrainingStopped, train
 from grokflow.errors import GrokflowError, run_main
 from grokflow.io import atomic_path, write_csv
 
@@ -39,6 +46,10 @@ def parse(argv):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", type=torch_device, default="cpu", help="torch device, e.g. cuda (default cpu)")
     parser.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
+    parser.add_argument("--state", required=True, help="resume-state file (deleted once the outputs are written)")
+    parser.add_argument("--save-every-s", type=float, default=60.0, help="seconds between resume-state saves")
+    parser.add_argument("--stop-after-steps", type=positive_int,
+                        help="train at most this many steps in this run, then save the state and exit with status 75")
     for name in ("curve", "by-hop", "summary", "weights"):
         parser.add_argument(f"--{name}", required=True, help=f"{name} file to write")
     args = parser.parse_args(argv)
@@ -57,7 +68,12 @@ def main(argv=None) -> None:
     config = TrainConfig(args.steps, args.batch_size, args.lr, args.weight_decay, args.eval_every,
                          args.validation_size, args.seed)
     name = "dense" if args.dense else "lowrank"
-    model, curve, by_hop = train(task, net, config, f"{name}, depth {args.depth}", args.device)
+    try:
+        model, curve, by_hop = train(task, net, config, f"{name}, depth {args.depth}", args.state, args.device,
+                                     args.save_every_s, args.stop_after_steps)
+    except TrainingStopped as stopped:
+        print(stopped, file=sys.stderr)
+        sys.exit(stopped.exit_code)
     keys = {"model": name, "depth": args.depth}
     write_csv(curve.assign(**keys)[[*keys, *curve.columns]], args.curve)
     write_csv(by_hop.assign(**keys)[[*keys, *by_hop.columns]], args.by_hop)
@@ -69,6 +85,7 @@ def main(argv=None) -> None:
         "val_acc": curve["val_acc"].iloc[-1]}]), args.summary)
     with atomic_path(args.weights) as tmp:
         save_file({k: v.cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp))
+    Path(args.state).unlink()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ CONN_TABLES = {"training": "curve", "by_hop": "by_hop", "models": "summary"}
 
 
 rule connectivity_train:
-    """Train one model (low-rank with masks, or dense) of one depth on fresh random graphs."""
+    """Train one model (low-rank with masks, or dense) of one depth on fresh random graphs. Resumes
+    from its train_state.pt (kept outside the declared outputs, so that Snakemake's clean-up of an
+    interrupted job does not delete it)."""
     input:
         script="scripts/connectivity/train.py",
     output:
@@ -34,19 +36,21 @@ rule connectivity_train:
             f"--d-model {CONN['d_model']} --n-heads {CONN['n_heads']} --local-layers {CONN['local_layers']} "
             f"--steps {CONN['steps']} --batch-size {CONN['batch_size']} --lr {CONN['lr']} "
             f"--weight-decay {CONN['weight_decay']} --eval-every {CONN['eval_every']} "
-            f"--validation-size {CONN['validation_size']} --seed {CONN['seed']}"
+            f"--validation-size {CONN['validation_size']} --seed {CONN['seed']} --device {CONN['device']}"
         ),
+        state=f"{CONN_RUN}/train_state.pt",
     log:
         "results/logs/table_connectivity/{model}_depth{depth}.log",
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10 + math.ceil(CONN["steps"] * 0.1 / 60),
+        gpu=gpus(CONN["device"]),
     conda:
         ENV
     shell:
         "python {input.script:q} {params.dense} --depth {wildcards.depth} {params.options} --threads {threads} "
-        "--curve {output.curve:q} --by-hop {output.by_hop:q} --summary {output.summary:q} "
+        "--state {params.state:q} --curve {output.curve:q} --by-hop {output.by_hop:q} --summary {output.summary:q} "
         "--weights {output.weights:q} > {log:q} 2>&1"
 
 
