@@ -93,6 +93,15 @@ def stack_splits(splits, part: str) -> StackedSplit:
     )
 
 
+def cpu_optimizer_state(optimizer: torch.optim.Optimizer) -> dict:
+    """The optimizer's state_dict with every state tensor on the CPU (so that a GPU run resumes on
+    any device)."""
+    state = optimizer.state_dict()
+    state["state"] = {key: {name: value.to("cpu") for name, value in values.items()}
+                      for key, values in state["state"].items()}
+    return state
+
+
 class StackTrainer:
     """M independent models of one config, each with its own data split and initialisation."""
 
@@ -194,15 +203,10 @@ class StackTrainer:
 
     def state_dict(self) -> dict:
         """Everything needed to resume, on the CPU (so that a GPU run resumes on any device)."""
-        optimizer = self.optimizer.state_dict()
-        optimizer["state"] = {
-            key: {name: value.to("cpu") for name, value in state.items()}
-            for key, state in optimizer["state"].items()
-        }
         return {
             "step": self.step,
             "params": {name: t.detach().to("cpu") for name, t in self.params.items()},
-            "optimizer": optimizer,
+            "optimizer": cpu_optimizer_state(self.optimizer),
             "rng": torch.get_rng_state(),
         }
 

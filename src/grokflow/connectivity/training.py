@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from ..errors import GrokflowError
 from ..io import atomic_path
+from ..training import cpu_optimizer_state
 from .model import ConnectivityTransformer, NetConfig
 from .task import Batch, TaskConfig, sample_batch
 
@@ -122,14 +123,6 @@ def sigterm_event():
         yield event
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def cpu_optimizer_state(optimizer: torch.optim.Optimizer) -> dict:
-    """The optimizer's state_dict with every state tensor on the CPU."""
-    state = optimizer.state_dict()
-    state["state"] = {key: {name: value.to("cpu") for name, value in values.items()}
-                      for key, values in state["state"].items()}
-    return state
 
 
 class ConnectivityTraining:
