@@ -1,6 +1,8 @@
 """The α and β rescalings at the grid's extremes leave the logits unchanged (float64)."""
 
 import itertools
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -10,6 +12,7 @@ from grokflow.model import GrokTransformer, ModelConfig
 from grokflow.slt.rescaling import log_grid, max_logit_changes, rescale, rescaled_points, scale_factor
 from grokflow.slt.transformer import cross_entropy_loss
 from grokflow.slt.engine import per_sample_losses
+from test_embedding_geometry import REPO_SCRIPTS
 
 CFG = ModelConfig(p=7, n_layers=2, d_model=16, n_heads=4, d_mlp=32)
 # The full config's grid range: the extremes are its corners.
@@ -77,3 +80,11 @@ def test_scale_factors_and_grid():
     assert scale_factor("blocks.0.ln1.weight", 3.0, 2.0) == 1.0
     grid = log_grid(0.1, 10.0, 5)
     assert grid[0] == pytest.approx(0.1) and grid[2] == pytest.approx(1.0) and grid[-1] == pytest.approx(10.0)
+
+
+def test_the_script_wants_an_outdir_and_a_trace_file_per_checkpoint():
+    result = subprocess.run([sys.executable, str(REPO_SCRIPTS / "slt/llc_rescaling.py"), "--checkpoints", "a", "b",
+                             "--outdirs", "o", "--traces", "t", "--epsilon", "sgld=1e-7", "--nbeta", "10"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "give as many --outdirs and --traces as --checkpoints" in result.stderr

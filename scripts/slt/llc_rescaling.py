@@ -1,11 +1,12 @@
 #!/usr/bin/env python
-"""LLC of one checkpoint under the function-preserving (α, β) rescalings, for every sampler.
+"""LLC of checkpoints under the function-preserving (α, β) rescalings, for every sampler.
 
 α multiplies the residual-stream writers, β multiplies W_in and b_in and divides W_out; the grid is
-log-spaced in both. Writes OUTDIR/{method}.csv (alpha, beta, llc_mean, llc_std, init_loss,
-max_logit_change, max_logit_change_fixed_ln_eps, n_diverged, chains, epsilon, nbeta) and the
-per-chain loss traces of the unscaled network (--traces: method, chain, step, loss, baseline,
-init_loss, nbeta, draw).
+log-spaced in both. For each checkpoint, writes OUTDIR/{method}.csv (alpha, beta, llc_mean,
+llc_std, init_loss, max_logit_change, max_logit_change_fixed_ln_eps, n_diverged, chains, epsilon,
+nbeta) and the per-chain loss traces of the unscaled network (TRACES: method, chain, step, loss,
+baseline, init_loss, nbeta, draw). The checkpoints run one after the other in this process, so
+that with --compile each sampler's step is compiled once for all of them.
 """
 
 import argparse
@@ -23,22 +24,26 @@ from grokflow.slt.studies import rescaling_tables
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                                      allow_abbrev=False)
-    parser.add_argument("--checkpoint", required=True, help="the checkpoint to rescale (an op's final one)")
-    parser.add_argument("--outdir", required=True, help="folder for {method}.csv")
-    parser.add_argument("--traces", required=True, help="CSV of the unscaled network's loss traces")
+    parser.add_argument("--checkpoints", nargs="+", required=True, help="the checkpoints to rescale (ops' final ones)")
+    parser.add_argument("--outdirs", nargs="+", required=True, help="folder for {method}.csv, one per checkpoint")
+    parser.add_argument("--traces", nargs="+", required=True,
+                        help="CSV of the unscaled network's loss traces, one per checkpoint")
     parser.add_argument("--alpha-range", nargs=2, type=positive_float, default=(0.1, 10.0), metavar=("LOW", "HIGH"))
     parser.add_argument("--beta-range", nargs=2, type=positive_float, default=(0.1, 10.0), metavar=("LOW", "HIGH"))
     parser.add_argument("--grid", type=positive_int, default=30, help="values of α and of β (grid × grid points)")
     add_chain_arguments(parser, epsilon="per_method")
     args = parser.parse_args(argv)
+    if not len(args.checkpoints) == len(args.outdirs) == len(args.traces):
+        parser.error("give as many --outdirs and --traces as --checkpoints")
     device = setup_torch(args)
     setup = chains_setup(args)
-    tables, traces = rescaling_tables(args.checkpoint, epsilon_by_method(args), args.nbeta,
-                                      log_grid(*args.alpha_range, args.grid), log_grid(*args.beta_range, args.grid),
-                                      setup, device)
-    for method, table in tables.items():
-        write_csv(table, Path(args.outdir) / f"{method}.csv")
-    write_csv(traces, args.traces)
+    alphas, betas = log_grid(*args.alpha_range, args.grid), log_grid(*args.beta_range, args.grid)
+    for checkpoint, outdir, traces_path in zip(args.checkpoints, args.outdirs, args.traces):
+        tables, traces = rescaling_tables(checkpoint, epsilon_by_method(args), args.nbeta, alphas, betas, setup,
+                                          device)
+        for method, table in tables.items():
+            write_csv(table, Path(outdir) / f"{method}.csv")
+        write_csv(traces, traces_path)
 
 
 if __name__ == "__main__":

@@ -36,31 +36,32 @@ SLT_CSVS = [
 
 
 rule llc_rescaling:
-    """LLC of the op's final checkpoint (first seed) over the α × β grid, every sampler."""
+    """LLC of every op's final checkpoint (first seed) over the α × β grid, every sampler: one job,
+    so that each sampler's compiled step (slt.compile) is built once for all the ops."""
     input:
-        checkpoint=FINAL_CHECKPOINT.replace("{seed}", str(SEEDS[0])),
+        checkpoints=expand(FINAL_CHECKPOINT, op=OPS, seed=SEEDS[0]),
         script="scripts/slt/llc_rescaling.py",
     output:
-        tables=expand("results/{{op}}/llc_rescaling/{method}.csv", method=SLT_METHODS),
-        traces="results/{op}/llc_traces.csv",
+        tables=expand("results/{op}/llc_rescaling/{method}.csv", op=OPS, method=SLT_METHODS),
+        traces=expand("results/{op}/llc_traces.csv", op=OPS),
     params:
-        outdir="results/{op}/llc_rescaling",
+        outdirs=expand("results/{op}/llc_rescaling", op=OPS),
         grid=(
             f"{range_flag('alpha-range', SLT['rescaling']['alpha_range'])} "
             f"{range_flag('beta-range', SLT['rescaling']['beta_range'])} --grid {SLT['rescaling']['grid']}"
         ),
         flags=f"--epsilon {method_epsilons(SLT)} --nbeta {SLT['nbeta']} {chain_flags(SLT)}",
     log:
-        "results/logs/llc_rescaling/{op}.log",
+        "results/logs/llc_rescaling.log",
     threads: SLT["threads"]
     resources:
         mem_mb=8000,
-        runtime=60,
+        runtime=60 * len(OPS),
         gpu=gpus(SLT["device"]),
     conda:
         ENV
     shell:
-        "python {input.script:q} --checkpoint {input.checkpoint:q} --outdir {params.outdir:q} "
+        "python {input.script:q} --checkpoints {input.checkpoints:q} --outdirs {params.outdirs:q} "
         "--traces {output.traces:q} {params.grid} {params.flags} > {log:q} 2>&1"
 
 
