@@ -90,6 +90,8 @@ rule lora_finetune:
         ),
     log:
         "results/logs/lora/finetune.log",
+    # A long job: started before the short ones, so that they fill the end of a run.
+    priority: 1
     threads: 1
     resources:
         mem_mb=2000,

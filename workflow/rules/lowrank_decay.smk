@@ -23,6 +23,8 @@ rule lowrank_decay_phase_fraction:
         ),
     log:
         "results/logs/lowrank_decay/phase_fraction{fraction}.log",
+    # A long job: started before the short ones, so that they fill the end of a run.
+    priority: 1
     threads: LRD["threads"]
     resources:
         mem_mb=4000,
@@ -75,6 +77,8 @@ rule lowrank_decay_mechanism:
         ),
     log:
         "results/logs/lowrank_decay/mechanism.log",
+    # A long job: started before the short ones, so that they fill the end of a run.
+    priority: 1
     threads: LRD["threads"]
     resources:
         mem_mb=2000,
