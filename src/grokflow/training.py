@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import copy
 import math
 import os
+import pickle
 import shutil
 import time
 from pathlib import Path
@@ -99,6 +100,22 @@ def cpu_optimizer_state(optimizer: torch.optim.Optimizer) -> dict:
     state = optimizer.state_dict()
     state["state"] = {key: {name: value.to("cpu") for name, value in values.items()}
                       for key, values in state["state"].items()}
+    return state
+
+
+def matching_state(path: Path, spec: str) -> dict | None:
+    """The resume state saved at `path` if there is one and its "spec" is `spec`; None otherwise
+    (saying so when a state of another configuration is set aside)."""
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, weights_only=True)
+    except (pickle.UnpicklingError, EOFError, RuntimeError) as err:
+        raise GrokflowError(f"{path} is not a readable resume state ({type(err).__name__}): "
+                            "delete it to start afresh") from err
+    if state.get("spec") != spec:
+        tqdm.write(f"{path} belongs to another configuration: starting afresh")
+        return None
     return state
 
 
@@ -264,13 +281,11 @@ class TrainingJob:
 
     def resume(self) -> None:
         """Load the resume state if it belongs to this job; otherwise start from scratch."""
-        if self.state_path.exists():
-            state = torch.load(self.state_path, weights_only=True)
-            if state.get("spec") == self.spec:
-                self.trainer.load_state_dict(state)
-                self.rows = state["rows"]
-                return
-            tqdm.write(f"{self.state_path} belongs to another configuration: starting afresh")
+        state = matching_state(self.state_path, self.spec)
+        if state is not None:
+            self.trainer.load_state_dict(state)
+            self.rows = state["rows"]
+            return
         for index in range(len(self.out_dirs)):
             for stale in self.partial_path(index, 0).parent.glob("*.safetensors"):
                 stale.unlink()

@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-import pickle
 import signal
 import threading
 import time
@@ -25,9 +24,8 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from ..errors import GrokflowError
 from ..io import atomic_path
-from ..training import cpu_optimizer_state
+from ..training import cpu_optimizer_state, matching_state
 from .model import ConnectivityTransformer, NetConfig
 from .task import Batch, TaskConfig, sample_batch
 
@@ -136,9 +134,9 @@ class ConnectivityTraining:
         torch.manual_seed(config.seed)
         self.task, self.config, self.device = task, config, torch.device(device)
         self.model = ConnectivityTransformer(task, net).to(self.device)
-        on_gpu = self.device.type == "cuda"
+        self.on_gpu = self.device.type == "cuda"
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
-                                           fused=on_gpu or None)
+                                           fused=self.on_gpu or None)
         self.validation = to_device(sample_batch(config.validation_size, task, torch.Generator().manual_seed(
             config.seed + VALIDATION_SEED_OFFSET)), self.device)
         self.state_path, self.save_every_s = Path(state_path), save_every_s
@@ -156,15 +154,8 @@ class ConnectivityTraining:
 
     def resume(self) -> None:
         """Load the resume state if there is one of this configuration; otherwise start afresh."""
-        if not self.state_path.exists():
-            return
-        try:
-            state = torch.load(self.state_path, weights_only=True)
-        except (pickle.UnpicklingError, EOFError, RuntimeError) as err:
-            raise GrokflowError(f"{self.state_path} is not a readable resume state ({type(err).__name__}): "
-                                "delete it to start afresh") from err
-        if state.get("spec") != self.spec:
-            tqdm.write(f"{self.state_path} belongs to another configuration: starting afresh")
+        state = matching_state(self.state_path, self.spec)
+        if state is None:
             return
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -187,8 +178,7 @@ class ConnectivityTraining:
         TrainingStopped, the state saved, on SIGTERM or after `stop_after_steps` steps of this run."""
         self.resume()
         limit = self.step + stop_after_steps if stop_after_steps is not None else None
-        pin = self.device.type == "cuda"
-        with (Prefetcher(self.config.batch_size, self.task, self.data_state, pin) as batches,
+        with (Prefetcher(self.config.batch_size, self.task, self.data_state, self.on_gpu) as batches,
               sigterm_event() as terminated,
               tqdm(total=self.config.steps, initial=self.step, desc=label, mininterval=5) as bar):
             last_save = time.monotonic()
