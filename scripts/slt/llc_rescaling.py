@@ -37,10 +37,10 @@ def main(argv=None) -> None:
         parser.error("give as many --outdirs and --traces as --checkpoints")
     device = setup_torch(args)
     setup = chains_setup(args)
+    epsilons = epsilon_by_method(args)
     alphas, betas = log_grid(*args.alpha_range, args.grid), log_grid(*args.beta_range, args.grid)
     for checkpoint, outdir, traces_path in zip(args.checkpoints, args.outdirs, args.traces):
-        tables, traces = rescaling_tables(checkpoint, epsilon_by_method(args), args.nbeta, alphas, betas, setup,
-                                          device)
+        tables, traces = rescaling_tables(checkpoint, epsilons, args.nbeta, alphas, betas, setup, device)
         for method, table in tables.items():
             write_csv(table, Path(outdir) / f"{method}.csv")
         write_csv(traces, traces_path)

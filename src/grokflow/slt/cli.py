@@ -45,7 +45,7 @@ def add_chain_arguments(parser: argparse.ArgumentParser, epsilon: str = "single"
                      help="let CUDA matrix products use TF32 (about 2× faster on an H100; ~1e-3 relative rounding)")
     run.add_argument("--compile", action="store_true",
                      help="torch.compile the chains' step (2-2.5× faster on an H100 for the full-size model, after "
-                          "tens of seconds of compilation per sampler and chunk size; needs a C compiler on a CPU)")
+                          "tens of seconds of compilation, once per process and sampler; needs a C compiler on a CPU)")
 
 
 def sampler_settings(args: argparse.Namespace) -> SamplerSettings:
