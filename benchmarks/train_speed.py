@@ -7,11 +7,13 @@ batch on train fraction 0.3 with AdamW (lr 1e-3, betas 0.9/0.98, weight decay 1)
 - plain: one `GrokTransformer` module, `torch.optim.AdamW` with its defaults, the usual
   zero_grad / forward / backward / step loop;
 - engine: `StackTrainer` with M models (the four ops in turn, one seed each): vmapped over the
-  stack and, on a GPU, one CUDA-graph replay per step with fused AdamW.
+  stack and, on a GPU, one CUDA-graph replay per step with fused AdamW; with --compile the
+  forward and backward pass are compiled first (the workflow's default for the GPU engine).
 
 Prints milliseconds per model-step for each M, the engine's speed-up over the plain loop, and
 the wall time that the full config (4 ops × 3 seeds × 1,000,000 steps, one stack of 12) would
-take at the measured rate. `--profile` prints the engine's top CUDA kernels at the largest M.
+take at the measured rate. --tf32 applies to both. `--profile` prints the engine's top CUDA
+kernels at the largest M.
 """
 
 import argparse
@@ -63,9 +65,9 @@ def plain_loop_step(device):
     return step
 
 
-def engine(models: int, device) -> StackTrainer:
+def engine(models: int, device, compiled: bool) -> StackTrainer:
     runs = [Run(OPS[index % len(OPS)], index // len(OPS), FRACTION, FULL_MODEL) for index in range(models)]
-    return StackTrainer(runs, OPTIM, device)
+    return StackTrainer(runs, OPTIM, device, compiled=compiled)
 
 
 def profile(trainer: StackTrainer, steps: int) -> None:
@@ -87,17 +89,18 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200, help="timed steps per measurement")
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps first (CUDA-graph capture included)")
     parser.add_argument("--tf32", action="store_true", help="let CUDA matmuls use TensorFloat-32")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the engine's forward and backward pass")
     parser.add_argument("--profile", action="store_true", help="profile the engine at the largest M")
     args = parser.parse_args()
     device = torch.device(args.device)
     torch.backends.cuda.matmul.allow_tf32 = args.tf32
     plain = seconds_per_step(plain_loop_step(device), args.steps, args.warmup, device)
     print(f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}), "
-          f"torch {torch.__version__}, tf32 {args.tf32}, {args.steps} timed steps")
+          f"torch {torch.__version__}, tf32 {args.tf32}, compile {args.compile}, {args.steps} timed steps")
     print(f"plain eager loop, 1 model: {plain * 1e3:.3f} ms per model-step")
     print("models  ms/stack-step  ms/model-step  speed-up vs plain")
     for models in args.models:
-        trainer = engine(models, device)
+        trainer = engine(models, device, args.compile)
         per_step = seconds_per_step(trainer.train_step, args.steps, args.warmup, device)
         per_model = per_step / models
         print(f"{models:6d}  {per_step * 1e3:13.3f}  {per_model * 1e3:13.4f}  {plain / per_model:17.1f}")
@@ -105,7 +108,7 @@ def main() -> None:
             print(f"        full config (12 models × 1,000,000 steps) at this rate: "
                   f"{FULL_RUN_MODEL_STEPS * per_model / 60:.1f} min")
     if args.profile and device.type == "cuda":
-        profile(engine(max(args.models), device), 20)
+        profile(engine(max(args.models), device, args.compile), 20)
 
 
 if __name__ == "__main__":

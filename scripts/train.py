@@ -40,6 +40,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--state", required=True, help="resume-state file of the job")
     parser.add_argument("--device", type=torch_device, default="cpu", help="torch device, e.g. cpu or cuda")
     parser.add_argument("--tf32", action="store_true", help="let CUDA matmuls use TensorFloat-32")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the forward and backward pass (fuses the small kernels; tens of "
+                             "seconds of compilation at the start; needs a C compiler on a CPU)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--save-every-s", type=float, default=60.0, help="seconds between resume-state saves")
     return parser.parse_args(argv)
@@ -57,7 +60,8 @@ def main(argv=None) -> None:
     optim = OptimConfig(lr=args.lr, betas=tuple(args.betas), weight_decay=args.weight_decay)
     schedule = checkpoint_steps(args.steps, args.per_decade, args.extra_steps)
     job = TrainingJob(runs, optim, args.steps, schedule, out_dirs, state_path=args.state,
-                      save_every_s=args.save_every_s, device=args.device, tf32=args.tf32)
+                      save_every_s=args.save_every_s, device=args.device, tf32=args.tf32,
+                      compiled=args.compile)
     job.run()
 
 

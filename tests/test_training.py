@@ -49,6 +49,15 @@ def test_stack_of_ops_with_padded_splits_equals_single_runs():
             torch.testing.assert_close(stacked_metrics[name][index], values[0], rtol=1e-5, atol=1e-6)
 
 
+def test_compiled_stack_equals_eager_single_runs():
+    """torch.compile of the forward and backward pass changes the kernels, not the science: a
+    compiled stack of padded splits follows each model's eager single-model trajectory."""
+    runs = [Run("x+y", 0, 0.5, CFG), Run("x÷y", 1, 0.5, CFG)]
+    stack = StackTrainer(runs, OptimConfig(lr=3e-3), compiled=True)
+    singles = [StackTrainer([run], OptimConfig(lr=3e-3)) for run in runs]
+    step_stack_and_singles(stack, singles)
+
+
 def test_model_tensors_are_a_snapshot_that_later_steps_leave_alone():
     """The background checkpoint writer reads them while training goes on."""
     trainer = StackTrainer([Run("x+y", 0, 0.5, CFG)], OptimConfig(lr=3e-3))
@@ -209,11 +218,13 @@ def test_a_job_killed_while_publishing_resumes_and_publishes_again(tmp_path, mon
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cuda_graph_engine_follows_the_cpu_trajectory():
-    """The GPU engine (eager warm-up, then CUDA-graph replays of a fused AdamW step) against the
-    CPU trainer: same models after 20 steps, to float32 tolerance."""
+@pytest.mark.parametrize("compiled", [False, True])
+def test_cuda_graph_engine_follows_the_cpu_trajectory(compiled):
+    """The GPU engine (eager warm-up, then CUDA-graph replays of a fused AdamW step, with and
+    without torch.compile) against the CPU trainer: same models after 20 steps, to float32
+    tolerance."""
     runs = [Run("x+y", 0, 0.5, CFG), Run("x÷y", 1, 0.5, CFG)]
-    gpu = StackTrainer(runs, OptimConfig(lr=3e-3), device="cuda")
+    gpu = StackTrainer(runs, OptimConfig(lr=3e-3), device="cuda", compiled=compiled)
     cpu = StackTrainer(runs, OptimConfig(lr=3e-3))
     for _ in range(20):
         gpu.train_step()

@@ -122,7 +122,7 @@ def matching_state(path: Path, spec: str) -> dict | None:
 class StackTrainer:
     """M independent models of one config, each with its own data split and initialisation."""
 
-    def __init__(self, runs: list[Run], optim: OptimConfig, device="cpu", regularizer=None):
+    def __init__(self, runs: list[Run], optim: OptimConfig, device="cpu", regularizer=None, compiled=False):
         if len({run.model for run in runs}) != 1:
             raise ValueError("every model of a stack must share one ModelConfig")
         self.runs = runs
@@ -139,6 +139,9 @@ class StackTrainer:
             capturable=on_gpu, fused=on_gpu or None,
         )
         self.regularizer = regularizer
+        # torch.compile fuses the many small element-wise kernels (LayerNorm, softmax, masking)
+        # of the forward and backward pass; the CUDA graph then replays the compiled kernels.
+        self._train_losses = torch.compile(self._per_model) if compiled else self._per_model
         self.step = 0
         self._graph: torch.cuda.CUDAGraph | None = None
         self._eager_steps = 0
@@ -167,7 +170,7 @@ class StackTrainer:
     def _backward_and_update(self) -> None:
         """Gradients of every model's loss, then AdamW, with the regularizer's updates (if any)
         just before and after it."""
-        losses, _ = self._per_model(self.train_data)
+        losses, _ = self._train_losses(self.train_data)
         losses.sum().backward()
         with torch.no_grad():
             if self.regularizer is not None:
@@ -247,13 +250,14 @@ class TrainingJob:
     files are on disk, the resume state (parameters, AdamW, RNG, metric rows) is written
     atomically to `state_path`. A rerun resumes from that state, so it produces bitwise the same
     files as an uninterrupted run. `tf32` lets CUDA matmuls use TensorFloat-32 (part of the
-    job's identity, so a state is never resumed at another precision).
+    job's identity, so a state is never resumed at another precision); `compiled` runs the
+    forward and backward pass through torch.compile (same numbers to float rounding).
     """
 
     def __init__(self, runs, optim, total_steps, schedule, out_dirs, state_path, save_every_s=60.0,
-                 device="cpu", tf32=False):
+                 device="cpu", tf32=False, compiled=False):
         torch.backends.cuda.matmul.allow_tf32 = tf32
-        self.trainer = StackTrainer(runs, optim, device)
+        self.trainer = StackTrainer(runs, optim, device, compiled=compiled)
         self.total_steps = total_steps
         self.schedule = set(schedule)
         self.out_dirs = [Path(d) for d in out_dirs]
