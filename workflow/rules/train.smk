@@ -40,6 +40,7 @@ else:
             template=lambda wildcards: RUN_DIR,
             device=config["train"]["device"],
             tf32="--tf32" if config["train"]["tf32"] else "",
+            compile="--compile" if config["train"]["compile"] else "",
         log:
             "results/logs/train/stack.log",
         threads: config["train"]["threads"]
@@ -52,7 +53,7 @@ else:
         shell:
             "python {input.script:q} --ops {params.ops} --seeds {params.seeds} {params.flags} "
             "--out-template {params.template:q} --state results/train_state.pt --device {params.device:q} "
-            "{params.tf32} --threads {threads} > {log:q} 2>&1"
+            "{params.tf32} {params.compile} --threads {threads} > {log:q} 2>&1"
 
 
 rule metric_table:
