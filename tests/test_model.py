@@ -1,6 +1,6 @@
 import torch
 
-from grokflow.model import GrokTransformer, ModelConfig
+from grokflow.model import GrokTransformer, ModelConfig, project
 from grokflow.slt.rescaling import rescale
 
 CFG = ModelConfig(p=7, n_layers=2, d_model=16, n_heads=4, d_mlp=32)
@@ -34,6 +34,29 @@ def test_last_position_shortcut_matches_full_computation():
         x = block(x)
     full = model.ln_final(x)[:, -1] @ model.W_U
     torch.testing.assert_close(model(tokens), full)
+
+
+def test_head_projection_is_the_per_head_product():
+    block = GrokTransformer(CFG, seed=0).blocks[0]
+    x = torch.randn(5, 3, 16)
+    reference = torch.einsum("bpd,hde->bhpe", x, block.W_Q)
+    torch.testing.assert_close(block.heads(x, block.W_Q), reference)
+
+
+def test_row_blocks_leave_product_and_gradients_unchanged():
+    """project over row blocks is x @ W, with the same gradients; the count falls to a divisor."""
+    x = torch.randn(3, 5, 4, dtype=torch.float64)  # 15 rows: 4 blocks fall to 3
+    weight = torch.randn(4, 6, dtype=torch.float64)
+    torch.testing.assert_close(project(x, weight, row_chunks=4), x @ weight)
+    tokens = torch.randint(0, 7, (12, 3), generator=torch.Generator().manual_seed(0))
+    grads = []
+    for row_chunks in (1, 4):
+        model = GrokTransformer(CFG, seed=0, row_chunks=row_chunks).double()
+        model(tokens).square().mean().backward()
+        grads.append({name: t.grad for name, t in model.named_parameters()})
+    assert grads[0].keys() == grads[1].keys()
+    for name in grads[0]:
+        torch.testing.assert_close(grads[1][name], grads[0][name], msg=name)
 
 
 def test_attention_is_causal():

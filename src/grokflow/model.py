@@ -10,7 +10,8 @@ Weights use the TransformerLens layout: W_Q, W_K, W_V are (heads, d_model, d_hea
 (no fused kernel) so that `torch.func.vmap` batches it: scores and mixing are broadcast products
 summed over the head dimension and the 3 positions, not millions of tiny batched matrix products
 (3 × 32 by 32 × 3 per sample and head), which GPUs run at a fraction of their speed and which
-torch.compile fuses into the neighbouring element-wise kernels.
+torch.compile fuses into the neighbouring element-wise kernels. The head projections are one
+matrix product per weight, optionally over blocks of rows (`row_chunks`, see `project`).
 """
 
 from dataclasses import dataclass
@@ -64,11 +65,29 @@ def _add_bias(x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     return x if bias is None else x + bias
 
 
+def project(x: torch.Tensor, weight: torch.Tensor, row_chunks: int = 1) -> torch.Tensor:
+    """x @ weight for x (..., d) and weight (d, e), computed over `row_chunks` equal blocks of the
+    rows of x (the largest count up to `row_chunks` that divides them).
+
+    The same product; the blocks change only how the backward pass forms the weight's gradient
+    xᵀg, a small d × e matrix summed over every row (11,493 in the full config's first layer): as
+    one partial sum per block, added at the end (split-K). One long sum per model gives a GPU a
+    handful of output tiles to work on, and a stack of a few models leaves most of it idle.
+    """
+    rows = x.shape[:-1].numel()
+    chunks = max(c for c in range(1, row_chunks + 1) if rows % c == 0)
+    if chunks == 1:
+        return x @ weight
+    blocks = x.reshape(chunks, rows // chunks, x.shape[-1])
+    return torch.bmm(blocks, weight.expand(chunks, *weight.shape)).reshape(*x.shape[:-1], weight.shape[-1])
+
+
 class Block(nn.Module):
     """One pre-LN block: x += Attn(LN1(x)); x += MLP(LN2(x))."""
 
-    def __init__(self, cfg: ModelConfig, generator: torch.Generator):
+    def __init__(self, cfg: ModelConfig, generator: torch.Generator, row_chunks: int = 1):
         super().__init__()
+        self.row_chunks = row_chunks
         d, h, dh = cfg.d_model, cfg.n_heads, cfg.d_head
         self.ln1 = _norm(cfg, d)
         self.W_Q = _init(generator, h, d, dh, fan_in=d)
@@ -87,18 +106,26 @@ class Block(nn.Module):
         causal = torch.ones(cfg.n_ctx, cfg.n_ctx, dtype=torch.bool).tril()
         self.register_buffer("causal", causal, persistent=False)
 
+    def heads(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """x (batch, positions, d_model) through W_Q, W_K or W_V (heads, d_model, d_head):
+        (batch, heads, positions, d_head), as one product with the heads side by side."""
+        n_heads, d_model, d_head = weight.shape
+        side_by_side = weight.permute(1, 0, 2).reshape(d_model, n_heads * d_head)
+        return project(x, side_by_side, self.row_chunks).unflatten(-1, (n_heads, d_head)).transpose(-3, -2)
+
     def pattern(self, queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         """Causal attention weights (batch, heads, query positions, key positions)."""
-        q = self.q_norm(torch.einsum("bpd,hde->bhpe", queries, self.W_Q))
-        k = self.k_norm(torch.einsum("bpd,hde->bhpe", keys, self.W_K))
+        q = self.q_norm(self.heads(queries, self.W_Q))
+        k = self.k_norm(self.heads(keys, self.W_K))
         scores = (q.unsqueeze(-2) * k.unsqueeze(-3)).sum(dim=-1) / math.sqrt(q.shape[-1])
         return scores.masked_fill(~self.causal[-q.shape[-2] :], float("-inf")).softmax(dim=-1)
 
     def attention(self, queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         """Causal multi-head attention of the query positions (the last ones) over all keys."""
-        v = torch.einsum("bpd,hde->bhpe", keys, self.W_V)
+        v = self.heads(keys, self.W_V)
         z = (self.pattern(queries, keys).unsqueeze(-1) * v.unsqueeze(-3)).sum(dim=-2)
-        return _add_bias(torch.einsum("bhqe,hed->bqd", z, self.W_O), self.b_O)
+        heads_side_by_side = z.transpose(-3, -2).flatten(-2)  # (batch, query positions, heads · d_head)
+        return _add_bias(project(heads_side_by_side, self.W_O.flatten(0, 1), self.row_chunks), self.b_O)
 
     def mlp(self, x: torch.Tensor) -> torch.Tensor:
         hidden = self.activation(_add_bias(x @ self.W_in, self.b_in))
@@ -122,13 +149,15 @@ class Block(nn.Module):
 class GrokTransformer(nn.Module):
     """tokens (batch, n_ctx) → logits (batch, vocab) read at the last position."""
 
-    def __init__(self, cfg: ModelConfig, seed: int = 0):
+    def __init__(self, cfg: ModelConfig, seed: int = 0, row_chunks: int = 1):
+        """`row_chunks` > 1 splits the attention projections' weight gradients (see `project`):
+        for the GPU training engine; the same model and numbers to float rounding."""
         super().__init__()
         self.cfg = cfg
         generator = torch.Generator().manual_seed(seed)
         self.W_E = _init(generator, cfg.vocab, cfg.d_model, fan_in=cfg.d_model)
         self.W_pos = _init(generator, cfg.n_ctx, cfg.d_model, fan_in=cfg.d_model)
-        self.blocks = nn.ModuleList(Block(cfg, generator) for _ in range(cfg.n_layers))
+        self.blocks = nn.ModuleList(Block(cfg, generator, row_chunks) for _ in range(cfg.n_layers))
         self.ln_final = _norm(cfg, cfg.d_model)
         self.W_U = _init(generator, cfg.d_model, cfg.vocab, fan_in=cfg.d_model)
 

@@ -38,6 +38,9 @@ from .model import GrokTransformer, ModelConfig
 
 METRIC_COLUMNS = ["seed", "step", "train_loss", "train_acc", "test_loss", "test_acc"]
 WARMUP_STEPS = 3  # eager steps on a side stream before CUDA-graph capture, as torch.cuda.graph asks
+# Blocks of rows for the attention projections' weight gradients on a GPU (model.project): 2.53 →
+# 2.05 ms per step of four full-size models on an H200, compiled, TF32. None on CPU, where it gains nothing.
+GPU_ROW_CHUNKS = 16
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,8 @@ class StackTrainer:
             raise ValueError("every model of a stack must share one ModelConfig")
         self.runs = runs
         self.device = torch.device(device)
-        models = [GrokTransformer(run.model, seed=run.seed).to(self.device) for run in runs]
+        row_chunks = GPU_ROW_CHUNKS if self.device.type == "cuda" else 1
+        models = [GrokTransformer(run.model, seed=run.seed, row_chunks=row_chunks).to(self.device) for run in runs]
         self.params, self.buffers = stack_module_state(models)
         self.base = copy.deepcopy(models[0]).to("meta")
         splits = [train_test_split(run.op, run.model.p, run.seed, run.train_fraction) for run in runs]
