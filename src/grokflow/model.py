@@ -76,8 +76,6 @@ def project(x: torch.Tensor, weight: torch.Tensor, row_chunks: int = 1) -> torch
     """
     rows = x.shape[:-1].numel()
     chunks = max(c for c in range(1, row_chunks + 1) if rows % c == 0)
-    if chunks == 1:
-        return x @ weight
     blocks = x.reshape(chunks, rows // chunks, x.shape[-1])
     return torch.bmm(blocks, weight.expand(chunks, *weight.shape)).reshape(*x.shape[:-1], weight.shape[-1])
 

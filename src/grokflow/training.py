@@ -38,9 +38,12 @@ from .model import GrokTransformer, ModelConfig
 
 METRIC_COLUMNS = ["seed", "step", "train_loss", "train_acc", "test_loss", "test_acc"]
 WARMUP_STEPS = 3  # eager steps on a side stream before CUDA-graph capture, as torch.cuda.graph asks
-# Blocks of rows for the attention projections' weight gradients on a GPU (model.project): 2.53 →
-# 2.05 ms per step of four full-size models on an H200, compiled, TF32. None on CPU, where it gains nothing.
+# Blocks of rows for the attention projections' weight gradients (model.project), used on a GPU for
+# stacks of 2 to 4 models, where it pays: full-size models on an H200, compiled, TF32, ms per step
+# without → with: 1.87 → 1.43 (2 models), 2.53 → 2.12 (4); but 0.70 → 0.75 (1), 4.64 → 4.84 (12),
+# 5.70 → 6.25 (16), whose weight gradients already fill the GPU. On CPU it gains nothing.
 GPU_ROW_CHUNKS = 16
+SPLIT_STACK_SIZES = range(2, 5)
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,7 @@ class StackTrainer:
             raise ValueError("every model of a stack must share one ModelConfig")
         self.runs = runs
         self.device = torch.device(device)
-        row_chunks = GPU_ROW_CHUNKS if self.device.type == "cuda" else 1
+        row_chunks = GPU_ROW_CHUNKS if self.device.type == "cuda" and len(runs) in SPLIT_STACK_SIZES else 1
         models = [GrokTransformer(run.model, seed=run.seed, row_chunks=row_chunks).to(self.device) for run in runs]
         self.params, self.buffers = stack_module_state(models)
         self.base = copy.deepcopy(models[0]).to("meta")
