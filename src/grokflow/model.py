@@ -10,8 +10,8 @@ Weights use the TransformerLens layout: W_Q, W_K, W_V are (heads, d_model, d_hea
 (no fused kernel) so that `torch.func.vmap` batches it: scores and mixing are broadcast products
 summed over the head dimension and the 3 positions, not millions of tiny batched matrix products
 (3 × 32 by 32 × 3 per sample and head), which GPUs run at a fraction of their speed and which
-torch.compile fuses into the neighbouring element-wise kernels. The head projections are one
-matrix product per weight, optionally over blocks of rows (`row_chunks`, see `project`).
+torch.compile fuses into the neighbouring element-wise kernels. The GPU engine's small stacks
+build the model with `row_chunks` > 1: the head projections then run over blocks of rows (`project`).
 """
 
 from dataclasses import dataclass
@@ -106,7 +106,10 @@ class Block(nn.Module):
 
     def heads(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         """x (batch, positions, d_model) through W_Q, W_K or W_V (heads, d_model, d_head):
-        (batch, heads, positions, d_head), as one product with the heads side by side."""
+        (batch, heads, positions, d_head); over blocks of rows (`project`, the heads side by side)
+        when the model was built with row_chunks > 1."""
+        if self.row_chunks == 1:
+            return torch.einsum("bpd,hde->bhpe", x, weight)
         n_heads, d_model, d_head = weight.shape
         side_by_side = weight.permute(1, 0, 2).reshape(d_model, n_heads * d_head)
         return project(x, side_by_side, self.row_chunks).unflatten(-1, (n_heads, d_head)).transpose(-3, -2)
@@ -122,6 +125,8 @@ class Block(nn.Module):
         """Causal multi-head attention of the query positions (the last ones) over all keys."""
         v = self.heads(keys, self.W_V)
         z = (self.pattern(queries, keys).unsqueeze(-1) * v.unsqueeze(-3)).sum(dim=-2)
+        if self.row_chunks == 1:
+            return _add_bias(torch.einsum("bhqe,hed->bqd", z, self.W_O), self.b_O)
         heads_side_by_side = z.transpose(-3, -2).flatten(-2)  # (batch, query positions, heads · d_head)
         return _add_bias(project(heads_side_by_side, self.W_O.flatten(0, 1), self.row_chunks), self.b_O)
 
@@ -149,7 +154,7 @@ class GrokTransformer(nn.Module):
 
     def __init__(self, cfg: ModelConfig, seed: int = 0, row_chunks: int = 1):
         """`row_chunks` > 1 splits the attention projections' weight gradients (see `project`):
-        for the GPU training engine; the same model and numbers to float rounding."""
+        for the GPU training engine; the same model, the same numbers to float rounding."""
         super().__init__()
         self.cfg = cfg
         generator = torch.Generator().manual_seed(seed)
