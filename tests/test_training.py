@@ -58,6 +58,24 @@ def test_compiled_stack_equals_eager_single_runs():
     step_stack_and_singles(stack, singles)
 
 
+def test_training_on_several_threads_is_deterministic():
+    """Two trainings of one config on 4 CPU threads end in bitwise the same weights (the full
+    config trains on 4 threads). The embedding's gradient, a sum of many rows into few, was
+    accumulated by `index_put_` in an order that varied between runs."""
+    run = Run("x÷y", 0, 0.7, ModelConfig(p=31, n_layers=2, d_model=64, n_heads=4, d_mlp=256))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(4)
+    try:
+        trainers = [StackTrainer([run], OptimConfig()) for _ in range(2)]
+        for trainer in trainers:
+            for _ in range(30):
+                trainer.train_step()
+    finally:
+        torch.set_num_threads(threads)
+    for name, tensor in trainers[0].model_tensors(0).items():
+        assert torch.equal(trainers[1].model_tensors(0)[name], tensor), name
+
+
 def test_model_tensors_are_a_snapshot_that_later_steps_leave_alone():
     """The background checkpoint writer reads them while training goes on."""
     trainer = StackTrainer([Run("x+y", 0, 0.5, CFG)], OptimConfig(lr=3e-3))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -165,8 +166,12 @@ class GrokTransformer(nn.Module):
         self.W_U = _init(generator, cfg.d_model, cfg.vocab, fan_in=cfg.d_model)
 
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
-        """The residual stream entering the first block: token plus position embeddings."""
-        return self.W_E[tokens] + self.W_pos
+        """The residual stream entering the first block: token plus position embeddings.
+
+        `F.embedding`, not `W_E[tokens]`: on several CPU threads the indexing's backward
+        (`index_put_` with accumulation) sums the rows of W_E's gradient in an order that varies
+        between runs; the embedding's backward sums them in a fixed order."""
+        return F.embedding(tokens, self.W_E) + self.W_pos
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         x = self.embed(tokens)
