@@ -36,11 +36,13 @@ def test_last_position_shortcut_matches_full_computation():
     torch.testing.assert_close(model(tokens), full)
 
 
-def test_head_projection_over_row_blocks_is_the_per_head_product():
-    block = GrokTransformer(CFG, seed=0, row_chunks=3).blocks[0]
+def test_queries_keys_and_values_are_the_per_head_products():
+    """One product with the heads side by side, over row blocks or not, is x W per head."""
     x = torch.randn(5, 3, 16)
-    reference = torch.einsum("bpd,hde->bhpe", x, block.W_Q)
-    torch.testing.assert_close(block.heads(x, block.W_Q), reference)
+    for row_chunks in (1, 3):
+        block = GrokTransformer(CFG, seed=0, row_chunks=row_chunks).blocks[0]
+        for heads, weight in zip(block.heads(x), (block.W_Q, block.W_K, block.W_V), strict=True):
+            torch.testing.assert_close(heads, torch.einsum("bpd,hde->bhpe", x, weight))
 
 
 def test_row_blocks_leave_product_and_gradients_unchanged():

@@ -158,5 +158,5 @@ def head_pattern(model_config: ModelConfig, tensors: dict[str, torch.Tensor], to
     model.load_state_dict(tensors)
     with torch.no_grad():
         block = model.blocks[0]
-        h = block.ln1(model.embed(tokens))
-        return block.pattern(h, h)[:, head, -1, :]
+        q, k, _ = block.heads(block.ln1(model.embed(tokens)))
+        return block.pattern(q, k)[:, head, -1, :]
