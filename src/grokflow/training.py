@@ -38,10 +38,12 @@ from .model import GrokTransformer, ModelConfig
 
 METRIC_COLUMNS = ["seed", "step", "train_loss", "train_acc", "test_loss", "test_acc"]
 WARMUP_STEPS = 3  # eager steps on a side stream before CUDA-graph capture, as torch.cuda.graph asks
-# Blocks of rows for the attention projections' weight gradients (model.project), used on a GPU for
+# Blocks of rows for the attention products' weight gradients (model.project), used on a GPU for
 # stacks of 2 to 4 models, where it pays: full-size models on an H200, compiled, TF32, ms per step
-# without → with: 1.87 → 1.43 (2 models), 2.53 → 2.12 (4); but 0.70 → 0.75 (1), 4.64 → 4.84 (12),
-# 5.70 → 6.25 (16), whose weight gradients already fill the GPU. On CPU it gains nothing.
+# without → with (measured with separate Q, K, V products): 1.87 → 1.43 (2 models), 2.53 → 2.12 (4);
+# but 0.70 → 0.75 (1), 4.64 → 4.84 (12), 5.70 → 6.25 (16), whose weight gradients already fill
+# the GPU. With the single QKV product, 8 blocks instead of 16 at 4 models: 1.99 vs 1.96 ms.
+# On CPU it gains nothing.
 GPU_ROW_CHUNKS = 16
 SPLIT_STACK_SIZES = range(2, 5)
 
