@@ -12,8 +12,8 @@ batch on train fraction 0.3 with AdamW (lr 1e-3, betas 0.9/0.98, weight decay 1)
 
 Prints milliseconds per model-step for each M, the engine's speed-up over the plain loop, and
 the wall time of the full config's 1,000,000 steps for a stack of M at the measured rate (M = 4:
-the four ops of one seed; M = 12: the full config's 4 ops × 3 seeds). --tf32 applies to both. `--profile` prints the engine's top CUDA
-kernels at the largest M.
+the four ops of one seed; M = 12: the full config's 4 ops × 3 seeds). --tf32 applies to both.
+`--profile` prints the engine's top CUDA kernels at the largest M.
 """
 
 import argparse
