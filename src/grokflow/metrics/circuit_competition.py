@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from torch.func import grad, vmap
+from torch.func import functional_call, grad, vmap
 
 from ..errors import GrokflowError
 from .fourier import fourier_basis, number_embeddings, number_unembeddings
@@ -101,12 +101,9 @@ def subspace_shares(matrices: torch.Tensor, rows: torch.Tensor, gradients: torch
 
 def embedding_loss(model, W_E: torch.Tensor, W_U: torch.Tensor, tokens: torch.Tensor,
                    label: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of one sample (tokens (n_ctx,), label ()) as a function of W_E and W_U."""
-    x = W_E[tokens[None]] + model.W_pos
-    for block in model.blocks[:-1]:
-        x = block(x)
-    x = model.blocks[-1](x, last_only=True)
-    logits = model.ln_final(x[:, -1]) @ W_U
+    """Cross-entropy of one sample (tokens (n_ctx,), label ()) as a function of W_E and W_U: the
+    model's own forward pass with those two weights swapped in."""
+    logits = functional_call(model, {"W_E": W_E, "W_U": W_U}, (tokens[None],))
     return torch.nn.functional.cross_entropy(logits, label[None])
 
 
