@@ -1,3 +1,6 @@
+from dataclasses import replace
+import itertools
+
 import torch
 
 from grokflow.model import GrokTransformer, ModelConfig, project
@@ -59,6 +62,26 @@ def test_row_blocks_leave_product_and_gradients_unchanged():
     assert grads[0].keys() == grads[1].keys()
     for name in grads[0]:
         torch.testing.assert_close(grads[1][name], grads[0][name], msg=name)
+
+
+def test_token_tables_give_the_same_logits_and_gradients():
+    """The engine's way (per-token tables; position 0 from the one-token sequences) computes the
+    model's function: every variant and depth, over row blocks or not, any tokens."""
+    tokens = torch.randint(0, 8, (40, 3), generator=torch.Generator().manual_seed(0))  # 40 > vocab
+    variants = (CFG, replace(CFG, n_layers=1),
+                replace(CFG, n_layers=3, norm="rmsnorm", activation="silu", qk_norm=True, bias=False))
+    for cfg, row_chunks in itertools.product(variants, (1, 4)):
+        results = []
+        for token_tables in (False, True):
+            model = GrokTransformer(cfg, seed=0, row_chunks=row_chunks, token_tables=token_tables).double()
+            logits = model(tokens)
+            logits.square().mean().backward()
+            results.append((logits, {name: t.grad for name, t in model.named_parameters()}))
+        assert torch.equal(logits, model.ln_final(model.last_stream_from_tables(tokens)) @ model.W_U)
+        (plain, plain_grads), (tables, table_grads) = results
+        torch.testing.assert_close(tables, plain)
+        for name in plain_grads:
+            torch.testing.assert_close(table_grads[name], plain_grads[name], msg=name)
 
 
 def test_attention_is_causal():

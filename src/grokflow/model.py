@@ -11,8 +11,10 @@ Weights use the TransformerLens layout: W_Q, W_K, W_V are (heads, d_model, d_hea
 product with W_Q, W_K and W_V side by side; scores and mixing are broadcast products summed over
 the head dimension and the 3 positions, not millions of tiny batched matrix products (3 × 32 by
 32 × 3 per sample and head), which GPUs run at a fraction of their speed and which torch.compile
-fuses into the neighbouring element-wise kernels. The GPU engine's small stacks build the model
-with `row_chunks` > 1: the attention's products then run over blocks of rows (`project`).
+fuses into the neighbouring element-wise kernels. The training engine builds the model with
+`token_tables`: what depends on single tokens is computed once per token, not once per sample
+(`GrokTransformer.last_stream_from_tables`); its small GPU stacks also with `row_chunks` > 1: the
+attention's products then run over blocks of rows (`project`).
 """
 
 from dataclasses import dataclass
@@ -108,26 +110,36 @@ class Block(nn.Module):
         causal = torch.ones(cfg.n_ctx, cfg.n_ctx, dtype=torch.bool).tril()
         self.register_buffer("causal", causal, persistent=False)
 
-    def heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Queries, keys and values (batch, heads, positions, d_head) of x (batch, positions,
-        d_model): one product with W_Q, W_K and W_V side by side (d_model × 3·heads·d_head), over
-        blocks of rows (`project`) when the model was built with row_chunks > 1."""
-        n_heads, d_model, d_head = self.W_Q.shape
+    def qkv(self, x: torch.Tensor) -> torch.Tensor:
+        """Queries, keys and values of x (..., d_model) side by side (..., 3·heads·d_head): one
+        product with W_Q, W_K and W_V side by side, over blocks of rows (`project`) when the model
+        was built with row_chunks > 1."""
+        d_model = self.W_Q.shape[1]
         side_by_side = torch.cat([self.W_Q, self.W_K, self.W_V]).permute(1, 0, 2).reshape(d_model, -1)
-        qkv = project(x, side_by_side, self.row_chunks).unflatten(-1, (3, n_heads, d_head))
-        return qkv.permute(2, 0, 3, 1, 4).unbind()
+        return project(x, side_by_side, self.row_chunks)
+
+    def split_heads(self, qkv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The output of `qkv` (batch, positions, 3·heads·d_head) as queries, keys and values, each
+        (batch, heads, positions, d_head)."""
+        n_heads, _, d_head = self.W_Q.shape
+        return qkv.unflatten(-1, (3, n_heads, d_head)).permute(2, 0, 3, 1, 4).unbind()
+
+    def heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Queries, keys and values (batch, heads, positions, d_head) of x (batch, positions, d_model)."""
+        return self.split_heads(self.qkv(x))
 
     def pattern(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
         """Causal attention weights (batch, heads, query positions, key positions) of the queries q
         (the last positions) over the keys k."""
         q, k = self.q_norm(q), self.k_norm(k)
         scores = (q.unsqueeze(-2) * k.unsqueeze(-3)).sum(dim=-1) / math.sqrt(q.shape[-1])
-        return scores.masked_fill(~self.causal[-q.shape[-2] :], float("-inf")).softmax(dim=-1)
+        n_queries, n_keys = scores.shape[-2:]
+        causal = self.causal[:n_keys, :n_keys][-n_queries:]
+        return scores.masked_fill(~causal, float("-inf")).softmax(dim=-1)
 
-    def attention(self, x: torch.Tensor, queries: int) -> torch.Tensor:
-        """Causal multi-head attention of the last `queries` positions of x over all of them."""
-        q, k, v = self.heads(x)
-        z = (self.pattern(q[:, :, -queries:], k).unsqueeze(-1) * v.unsqueeze(-3)).sum(dim=-2)
+    def attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Causal multi-head attention of the queries q (the last positions) over keys k and values v."""
+        z = (self.pattern(q, k).unsqueeze(-1) * v.unsqueeze(-3)).sum(dim=-2)
         heads_side_by_side = z.transpose(-3, -2).flatten(-2)  # (batch, query positions, heads · d_head)
         return _add_bias(project(heads_side_by_side, self.W_O.flatten(0, 1), self.row_chunks), self.b_O)
 
@@ -135,26 +147,31 @@ class Block(nn.Module):
         hidden = self.activation(_add_bias(x @ self.W_in, self.b_in))
         return _add_bias(hidden @ self.W_out, self.b_out)
 
-    def forward(self, x: torch.Tensor, last_only: bool = False) -> torch.Tensor:
-        """The block's output at every position, or (`last_only`) at the last one alone.
+    def forward(self, x: torch.Tensor, queries: int | None = None, qkv: torch.Tensor | None = None) -> torch.Tensor:
+        """The block's output at the last `queries` positions of x (all of them by default).
 
-        The logits read only the last position, so the final block's attention and MLP compute
-        just that one (the product that forms queries, keys and values still covers every
-        position): same logits, less work.
+        The logits read only the last position, so the final block computes just that one (its
+        keys and values still cover every position): same logits, less work. `qkv` is
+        `self.qkv(self.ln1(x))` when the caller has it already (see
+        GrokTransformer.last_stream_from_tables).
         """
-        queries = 1 if last_only else x.shape[1]
-        x = x[:, -queries:] + self.attention(self.ln1(x), queries)
+        queries = queries or x.shape[1]
+        q, k, v = self.split_heads(self.qkv(self.ln1(x)) if qkv is None else qkv)
+        x = x[:, -queries:] + self.attention(q[:, :, -queries:], k, v)
         return x + self.mlp(self.ln2(x))
 
 
 class GrokTransformer(nn.Module):
     """tokens (batch, n_ctx) → logits (batch, vocab) read at the last position."""
 
-    def __init__(self, cfg: ModelConfig, seed: int = 0, row_chunks: int = 1):
-        """`row_chunks` > 1 splits the attention projections' weight gradients (see `project`):
-        for the GPU training engine; the same model, the same numbers to float rounding."""
+    def __init__(self, cfg: ModelConfig, seed: int = 0, row_chunks: int = 1, token_tables: bool = False):
+        """Two ways to compute the same model for the training engine, the same numbers to float
+        rounding: `row_chunks` > 1 splits the attention products' weight gradients (see
+        `project`); `token_tables` computes what depends on single tokens once per token (see
+        `last_stream_from_tables`)."""
         super().__init__()
         self.cfg = cfg
+        self.token_tables = token_tables
         generator = torch.Generator().manual_seed(seed)
         self.W_E = _init(generator, cfg.vocab, cfg.d_model, fan_in=cfg.d_model)
         self.W_pos = _init(generator, cfg.n_ctx, cfg.d_model, fan_in=cfg.d_model)
@@ -171,8 +188,40 @@ class GrokTransformer(nn.Module):
         return F.embedding(tokens, self.W_E) + self.W_pos
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits at the last position; through `last_stream_from_tables` for a model built with
+        token_tables and a batch larger than the vocabulary (the same function, less work)."""
+        if self.token_tables and tokens.shape[0] > self.cfg.vocab:
+            return self.ln_final(self.last_stream_from_tables(tokens)) @ self.W_U
         x = self.embed(tokens)
-        for block in self.blocks[:-1]:
-            x = block(x)
-        x = self.blocks[-1](x, last_only=True)
+        for index, block in enumerate(self.blocks):
+            x = block(x, 1 if index == len(self.blocks) - 1 else None)
         return self.ln_final(x[:, -1]) @ self.W_U
+
+    def last_stream_from_tables(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The residual stream at the last position after the last block, with the work that
+        depends on single tokens done once per token, not once per sample.
+
+        Causal attention leaves the stream at position 0 a function of its token alone, so every
+        block's queries, keys and values there are looked up (`F.embedding`) in a table computed
+        on the vocabulary's one-token sequences, which go through the blocks alongside; and before
+        the first attention the stream at any position i is W_E[t] + W_pos[i], so the first
+        block's queries, keys and values are a table over the n_ctx · vocab pairs (i, t). The
+        samples' rows then go through the products only at positions 1 and later: a third less
+        work at n_ctx = 3, the same numbers up to float rounding.
+        """
+        n_ctx, vocab = self.cfg.n_ctx, self.cfg.vocab
+        every_token = self.W_E + self.W_pos[:, None]  # (n_ctx, vocab, d_model): token t at position i
+        first = every_token[0]  # position 0 of each one-token sequence, (vocab, d_model)
+        later = self.embed(tokens)[:, 1:]  # positions 1 and later of the samples
+        for index, block in enumerate(self.blocks):
+            if index == 0:
+                table = block.qkv(block.ln1(every_token))
+                first_qkv = table[0]
+                qkv = F.embedding(tokens + vocab * torch.arange(n_ctx, device=tokens.device), table.flatten(0, 1))
+            else:
+                first_qkv = block.qkv(block.ln1(first))
+                qkv = torch.cat([F.embedding(tokens[:, :1], first_qkv), block.qkv(block.ln1(later))], dim=1)
+            if index == len(self.blocks) - 1:
+                return block(later, 1, qkv=qkv)[:, -1]
+            later = block(later, n_ctx - 1, qkv=qkv)
+            first = block(first.unsqueeze(1), qkv=first_qkv.unsqueeze(1)).squeeze(1)

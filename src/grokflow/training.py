@@ -136,7 +136,7 @@ class StackTrainer:
         self.runs = runs
         self.device = torch.device(device)
         row_chunks = GPU_ROW_CHUNKS if self.device.type == "cuda" and len(runs) in SPLIT_STACK_SIZES else 1
-        models = [GrokTransformer(run.model, seed=run.seed, row_chunks=row_chunks).to(self.device) for run in runs]
+        models = [GrokTransformer(run.model, seed=run.seed, row_chunks=row_chunks, token_tables=True).to(self.device) for run in runs]
         self.params, self.buffers = stack_module_state(models)
         self.base = copy.deepcopy(models[0]).to("meta")
         splits = [train_test_split(run.op, run.model.p, run.seed, run.train_fraction) for run in runs]
