@@ -138,7 +138,8 @@ class StackTrainer:
         row_chunks = GPU_ROW_CHUNKS if self.device.type == "cuda" and len(runs) in SPLIT_STACK_SIZES else 1
         # token_tables: single-token work once per token (H200, compiled, TF32: 2.02 → 1.79 ms per
         # step at 4 models, 4.36 → 3.83 at 12, 0.66 → 0.72 at 1; a CPU forward+backward 20% faster).
-        models = [GrokTransformer(run.model, seed=run.seed, row_chunks=row_chunks, token_tables=True).to(self.device) for run in runs]
+        models = [GrokTransformer(run.model, seed=run.seed, row_chunks=row_chunks, token_tables=True).to(self.device)
+                  for run in runs]
         self.params, self.buffers = stack_module_state(models)
         self.base = copy.deepcopy(models[0]).to("meta")
         splits = [train_test_split(run.op, run.model.p, run.seed, run.train_fraction) for run in runs]
