@@ -192,7 +192,11 @@ class GrokTransformer(nn.Module):
         token_tables and a batch larger than the vocabulary (the same function, less work)."""
         if self.token_tables and tokens.shape[0] > self.cfg.vocab:
             return self.ln_final(self.last_stream_from_tables(tokens)) @ self.W_U
-        x = self.embed(tokens)
+        return self.logits_from_stream(self.embed(tokens))
+
+    def logits_from_stream(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits at the last position of the residual stream x (batch, n_ctx, d_model) entering
+        the first block (`embed(tokens)`, or any other embedding of the inputs)."""
         for index, block in enumerate(self.blocks):
             x = block(x, 1 if index == len(self.blocks) - 1 else None)
         return self.ln_final(x[:, -1]) @ self.W_U

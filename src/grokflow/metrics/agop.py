@@ -98,10 +98,7 @@ def correct_logit_function(model):
     def correct_logits(pairs: torch.Tensor, one_hot: torch.Tensor) -> torch.Tensor:
         count = pairs.shape[0]
         x = torch.cat([pairs.view(count, 2, -1), equals.expand(count, 1, -1)], dim=1) + model.W_pos
-        for block in model.blocks[:-1]:
-            x = block(x)
-        x = model.blocks[-1](x, queries=1)
-        return ((model.ln_final(x[:, -1]) @ model.W_U) * one_hot).sum(dim=-1)
+        return (model.logits_from_stream(x) * one_hot).sum(dim=-1)
 
     return correct_logits
 
