@@ -15,7 +15,7 @@ from grokflow.model import GrokTransformer
 from test_embedding_geometry import (REPO_SCRIPTS, TINY, assert_batched_rows_equal_single, assert_png_and_pdf,
                                      checkpoint_infos, model_stack, run_script, write_checkpoints, write_metrics)
 
-COLUMNS = ["seed", "step", "split", "block", "agop_erank", "agop_top_share", "gram_circulant_score",
+COLUMNS = ["seed", "step", "group", "split", "block", "agop_erank", "agop_top_share", "gram_circulant_score",
            "gram_circulant_deviation", "agop_circulant_score", "agop_circulant_deviation", "train_loss",
            "train_acc", "test_loss", "test_acc"]
 

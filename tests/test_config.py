@@ -59,9 +59,18 @@ def test_bad_config_gives_one_line_naming_the_key(change, message):
     assert "\n" not in str(err.value)
 
 
-def test_composite_p_is_fine_without_division():
-    config = quick() | {"modulus": 30, "ops": ["x+y", "x×y"]}
-    assert validate_config(config, SCHEMA)["modulus"] == 30
+def test_composite_p_is_fine_without_a_multiplicative_reading():
+    additive = quick() | {"modulus": 30, "ops": ["x+y", "x×y"]}
+    additive["metrics"] = {"fourier_group": "additive"}
+    assert validate_config(additive, SCHEMA)["modulus"] == 30
+    assert validate_config(quick() | {"modulus": 30, "ops": ["x+y", "x-y"]}, SCHEMA)["modulus"] == 30
+
+
+def test_composite_p_with_a_multiplicative_reading_is_one_line():
+    with pytest.raises(ConfigError) as err:
+        validate_config(quick() | {"modulus": 30, "ops": ["x+y", "x×y"]}, SCHEMA)
+    assert "p = 30 is not prime" in str(err.value) and "metrics.fourier_group" in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def test_snakemake_stops_before_any_job_with_one_line(tmp_path):

@@ -10,6 +10,7 @@ import torch
 from grokflow.checkpoints import CheckpointInfo, save_checkpoint
 from grokflow.metrics.embedding_geometry import cosine_rows, neighbour_cosine, power_fraction, psd_rows
 from grokflow.metrics.fourier import number_embeddings, power_per_frequency
+from grokflow.metrics.groups import additive_group, number_group
 from grokflow.model import GrokTransformer, ModelConfig
 
 REPO_SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
@@ -105,9 +106,16 @@ def test_cosine_ignores_norms_and_sees_identical_rows():
 
 def test_number_embeddings_of_a_stack_drop_the_equals_row():
     stacked = model_stack(3)
-    embeddings = number_embeddings(stacked, TINY.p)
+    embeddings = number_embeddings(stacked, additive_group(TINY.p))
     assert embeddings.shape == (3, TINY.p, TINY.d_model)
     torch.testing.assert_close(embeddings[2], stacked["W_E"][2, : TINY.p].double())
+
+
+def test_multiplicative_number_embeddings_are_in_discrete_log_order():
+    stacked = model_stack(2)
+    embeddings = number_embeddings(stacked, number_group("x×y", TINY.p))  # p = 7, g = 3: 1, 3, 2, 6, 4, 5
+    assert embeddings.shape == (2, TINY.p - 1, TINY.d_model)
+    torch.testing.assert_close(embeddings[1], stacked["W_E"][1, [1, 3, 2, 6, 4, 5]].double())
 
 
 def test_rows_batched_equal_one_at_a_time():
@@ -124,12 +132,13 @@ def test_scripts_write_csvs_and_figures(tmp_path):
     run_script("metrics/psd.py", *checkpoints, "-o", tmp_path / "psd.csv")
     run_script("metrics/cosine.py", *checkpoints, "-o", tmp_path / "cosine.csv")
     psd, cosine = pd.read_csv(tmp_path / "psd.csv"), pd.read_csv(tmp_path / "cosine.csv")
-    assert list(psd.columns) == ["seed", "step", "frequency", "power", "power_fraction"]
-    assert list(cosine.columns) == ["seed", "step", "cosine"]
+    assert list(psd.columns) == ["seed", "step", "group", "frequency", "power", "power_fraction"]
+    assert list(cosine.columns) == ["seed", "step", "group", "cosine"]
     assert len(psd) == 6 * (TINY.p // 2 + 1) and len(cosine) == 6
     write_metrics(tmp_path / "metric.csv")
-    run_script("plots/psd.py", "--psd", tmp_path / "psd.csv", "--output", tmp_path / "psd.png")
+    run_script("plots/psd.py", "--psd", tmp_path / "psd.csv", "--outdir", tmp_path / "psd")
     run_script("plots/cosine.py", "--cosine", tmp_path / "cosine.csv", "--metrics", tmp_path / "metric.csv",
                "--output", tmp_path / "cosine.png")
-    assert_png_and_pdf(tmp_path / "psd.png")
+    for seed in sorted(set(psd["seed"])):
+        assert_png_and_pdf(tmp_path / "psd" / f"seed{seed}.png")
     assert_png_and_pdf(tmp_path / "cosine.png")

@@ -2,8 +2,9 @@ import pandas as pd
 import pytest
 import torch
 
+from grokflow.metrics.groups import additive_group
 from grokflow.metrics.qk_circuit import (centred_frequencies, centred_power, circuit_spectra, diagonal_fraction,
-                                         diagonal_mask, diagonal_rows, qk_circuits, spectrum_rows)
+                                         diagonal_mask, diagonal_rows, qk_circuits, spectrum_rows, tensor_names)
 from test_embedding_geometry import (TINY, assert_batched_rows_equal_single, assert_png_and_pdf, checkpoint_infos,
                                      fourier_embedding, model_stack, run_script, write_checkpoints,
                                      write_metrics)
@@ -74,12 +75,16 @@ def test_parseval():
 
 def test_head_sum_is_the_circuit_of_the_whole_layer():
     stacked = model_stack(2)
-    spectra = circuit_spectra(stacked, TINY)
-    assert spectra.shape == (2, TINY.n_layers, TINY.n_heads + 1, TINY.p, TINY.p)
+    spectra = circuit_spectra(stacked, additive_group(TINY.p))
+    assert spectra.shape == (2, TINY.n_heads + 1, TINY.p, TINY.p)
     embeddings = stacked["W_E"][:, : TINY.p].double()
-    whole = {name: stacked[f"blocks.1.{name}"].double().transpose(-3, -2).flatten(-2) for name in ("W_Q", "W_K")}
+    whole = {name: stacked[f"blocks.0.{name}"].double().transpose(-3, -2).flatten(-2) for name in ("W_Q", "W_K")}
     layer_circuit = embeddings @ whole["W_Q"] @ whole["W_K"].transpose(-1, -2) @ embeddings.transpose(-1, -2)
-    torch.testing.assert_close(spectra[:, 1, -1], centred_power(layer_circuit))
+    torch.testing.assert_close(spectra[:, -1], centred_power(layer_circuit))
+
+
+def test_only_layer_zero_is_read():
+    assert tensor_names(TINY) == ["W_E", "blocks.0.W_Q", "blocks.0.W_K"]
 
 
 def test_rows_batched_equal_one_at_a_time():
@@ -87,7 +92,8 @@ def test_rows_batched_equal_one_at_a_time():
     for rows_of in (spectrum_rows, diagonal_rows):
         assert_batched_rows_equal_single(rows_of, stacked, checkpoint_infos(3))
     (rows, *_) = diagonal_rows(stacked, checkpoint_infos(3))
-    assert [(row["layer"], row["head"]) for row in rows] == [(layer, head) for layer in (0, 1) for head in (0, 1, 2, 3, -1)]
+    assert [(row["layer"], row["head"]) for row in rows] == [(0, head) for head in (0, 1, 2, 3, -1)]
+    assert [row["random_baseline"] for row in rows] == pytest.approx([12 / 48] * 5)  # p = 7: 2·7 − 2 diagonal cells
 
 
 def test_scripts_write_csvs_and_figures(tmp_path):
@@ -95,14 +101,15 @@ def test_scripts_write_csvs_and_figures(tmp_path):
     run_script("metrics/qk_circuit.py", *checkpoints, "-o", tmp_path / "qk_circuit.csv")
     run_script("metrics/qk_circuit_diagonal.py", *checkpoints, "-o", tmp_path / "qk_circuit_diagonal.csv")
     spectra, diagonal = pd.read_csv(tmp_path / "qk_circuit.csv"), pd.read_csv(tmp_path / "qk_circuit_diagonal.csv")
-    assert list(spectra.columns) == ["seed", "step", "layer", "head", "k1", "k2", "power"]
-    assert list(diagonal.columns) == ["seed", "step", "layer", "head", "diagonal_fraction"]
-    assert len(spectra) == 6 * TINY.n_layers * (TINY.n_heads + 1) * TINY.p**2
-    assert len(diagonal) == 6 * TINY.n_layers * (TINY.n_heads + 1)
+    assert list(spectra.columns) == ["seed", "step", "group", "layer", "head", "k1", "k2", "power"]
+    assert list(diagonal.columns) == ["seed", "step", "group", "layer", "head", "diagonal_fraction", "random_baseline"]
+    assert len(spectra) == 6 * (TINY.n_heads + 1) * TINY.p**2
+    assert len(diagonal) == 6 * (TINY.n_heads + 1)
     write_metrics(tmp_path / "metric.csv")
     run_script("plots/qk_circuit_spectrum.py", "--spectra", tmp_path / "qk_circuit.csv", "--outdir", tmp_path / "qk")
     run_script("plots/qk_circuit_diagonal.py", "--diagonal", tmp_path / "qk_circuit_diagonal.csv",
                "--metrics", tmp_path / "metric.csv", "--output", tmp_path / "diagonal.png")
-    assert sorted(path.name for path in (tmp_path / "qk").glob("*.png")) == ["step0.png", "step10.png", "step100.png"]
-    for png in [*(tmp_path / "qk").glob("*.png"), tmp_path / "diagonal.png"]:
+    written = sorted(path.relative_to(tmp_path / "qk").as_posix() for path in (tmp_path / "qk").rglob("*.png"))
+    assert written == [f"seed{seed}/step{step}.png" for seed in (0, 1) for step in (0, 10, 100)]
+    for png in [*(tmp_path / "qk").rglob("*.png"), tmp_path / "diagonal.png"]:
         assert_png_and_pdf(png)

@@ -3,7 +3,11 @@
 and circulant scores of W_E's Gram matrix and of the AGOP pulled back to the numbers, joined with
 the losses and accuracies of metric.csv on (seed, step).
 
-Output columns: seed, step, split (train | test), block (full | x | y), agop_erank, agop_top_share,
+Circulant means invariant under the generator of the op's group: x ↦ x+1 in Z_p for x+y and x−y,
+x ↦ g·x on the nonzero numbers in discrete-log order (token 0 left out) for x×y and x÷y.
+
+Output columns: seed, step, group (additive | multiplicative), split (train | test), block (full |
+x | y), agop_erank, agop_top_share,
 gram_circulant_score, gram_circulant_deviation, agop_circulant_score, agop_circulant_deviation
 (of the split's x block, repeated on its rows), train_loss, train_acc, test_loss, test_acc.
 """
@@ -16,6 +20,7 @@ from grokflow.arguments import positive_int
 from grokflow.errors import GrokflowError, run_main
 from grokflow.io import write_csv
 from grokflow.metrics.agop import agop_rows
+from grokflow.metrics.groups import add_group_argument
 from grokflow.metrics.model_access import parameter_names
 from grokflow.metrics.runner import CHUNK, checkpoint_table
 
@@ -44,11 +49,12 @@ def main(argv=None) -> None:
                         help="per split, average over at most this many samples: a fixed random subset "
                              "(seed 0) of larger splits (default: all)")
     parser.add_argument("--chunk", type=positive_int, default=CHUNK, help=f"checkpoints loaded at once (default {CHUNK})")
+    add_group_argument(parser)
     args = parser.parse_args(argv)
     metrics = pd.read_csv(args.metrics)
     if missing := set(KEYS + METRIC_COLUMNS) - set(metrics.columns):
         raise GrokflowError(f"{args.metrics} lacks the columns {', '.join(sorted(missing))}")
-    table = checkpoint_table(args.checkpoints, agop_rows, parameter_names, args, args.chunk)
+    table = checkpoint_table(args.checkpoints, agop_rows, parameter_names, args, args.chunk, group_aware=True)
     write_csv(join_metrics(table, metrics), args.output)
 
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env python
-"""Sparsity of W_E[:p] and W_U[:, :p]ᵀ in the real orthonormal Fourier basis of Z_p, for every
-checkpoint: C = B·M, n_i = ‖C_i‖₂ per basis row; l1_l2_ratio = ‖n‖₁/‖n‖₂ (1 … √p, lower =
-sparser); top_k_energy = share of Σ‖C_i‖² in the K strongest frequencies (frequency 0 counts
-as one).
+"""Sparsity of the number rows of W_E and W_Uᵀ in the real orthonormal Fourier basis of the op's
+group (x×y, x÷y: the multiplicative group in discrete-log order, token 0 left out, n = p−1;
+x+y, x−y: Z_p, n = p), for every checkpoint: C = B·M, n_i = ‖C_i‖₂ per basis row;
+l1_l2_ratio = ‖n‖₁/‖n‖₂ (1 … √n, lower = sparser); top_k_energy = share of Σ‖C_i‖² in the K
+strongest frequencies (frequency 0 counts as one).
 
-Output columns: seed, step, matrix (W_E | W_U), l1_l2_ratio, top_k_energy.
+Output columns: seed, step, group (additive | multiplicative), matrix (W_E | W_U), l1_l2_ratio,
+top_k_energy.
 """
 
 import argparse
@@ -20,4 +22,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 if __name__ == "__main__":
-    metric_main(__doc__, fourier_basis_rows, tensor_names, add_arguments)
+    metric_main(__doc__, fourier_basis_rows, tensor_names, add_arguments, group_aware=True)

@@ -1,8 +1,10 @@
 #!/usr/bin/env python
-"""Fourier power spectrum over x of the number embeddings W_E[:p], summed over dimensions, of every
-checkpoint.
+"""Fourier power spectrum of the number embeddings over the op's group (x×y, x÷y: the multiplicative
+group in discrete-log order, token 0 left out, n = p−1; x+y, x−y: Z_p, n = p), summed over
+dimensions, of every checkpoint.
 
-Output columns: seed, step, frequency (0 … ⌊p/2⌋), power, power_fraction (share of the total).
+Output columns: seed, step, group (additive | multiplicative), frequency (0 … ⌊n/2⌋), power,
+power_fraction (share of the total).
 """
 
 from grokflow.metrics.fourier import embedding_only
@@ -10,4 +12,4 @@ from grokflow.metrics.embedding_geometry import psd_rows
 from grokflow.metrics.runner import metric_main
 
 if __name__ == "__main__":
-    metric_main(__doc__, psd_rows, embedding_only)
+    metric_main(__doc__, psd_rows, embedding_only, group_aware=True)

@@ -39,6 +39,9 @@ def _check_consistency(config: dict) -> None:
     p = config["modulus"]
     if "x÷y" in config["ops"] and not is_prime(p):
         raise ConfigError(f"config key 'modulus': p = {p} is not prime, but op x÷y needs y⁻¹ mod p")
+    if "x×y" in config["ops"] and config["metrics"]["fourier_group"] == "auto" and not is_prime(p):
+        raise ConfigError(f"config key 'modulus': p = {p} is not prime, so x×y has no cyclic multiplicative "
+                          "group to read its Fourier metrics in; set metrics.fourier_group to additive")
     model = config["model"]
     if model["d_model"] % model["n_heads"]:
         raise ConfigError(

@@ -21,7 +21,10 @@ A[i, j] = c[(j − i) mod p] has the 2-D DFT F(k1, k2) = Σ_{i,j} A[i, j] e^{−
 
 (row i shifted left by i; population variance over i; 0 for a circulant, about (p − 1)/p² for a
 matrix of i.i.d. entries, so it is not a [0, 1] scale). They are applied to
-the Gram matrix G = E Eᵀ and to the pulled-back AGOP E·AGOP_xx·Eᵀ, E = W_E's p number rows.
+the Gram matrix G = E Eᵀ and to the pulled-back AGOP E·AGOP_xx·Eᵀ, E = W_E's number rows in the
+element order of the op's group (groups.py): "circulant" means invariant under the group's
+generator, x ↦ x+1 in Z_p for x+y and x−y, x ↦ g·x on the p−1 nonzero numbers (discrete-log
+order, token 0 left out) for x×y and x÷y, so p above is the group's order n.
 Every circulant function batches over leading axes.
 """
 
@@ -32,6 +35,7 @@ from torch.func import grad
 
 from .effective_rank import effective_rank
 from .fourier import number_embeddings
+from .groups import chunk_group
 from .model_access import checkpoint_model, checkpoint_split
 
 BLOCKS = ("full", "x", "y")
@@ -145,7 +149,7 @@ def agop_rows(stacked: dict[str, torch.Tensor], infos, args=None) -> list[list[d
     """Per checkpoint, one row per (split, block): AGOP erank and top share, the Gram matrix's
     circulant scores, and those of the split's AGOP_xx pulled back to the numbers. `args.samples`
     caps the samples per split (None or absent: all)."""
-    embeddings = number_embeddings(stacked, infos[0].model.p)
+    embeddings = number_embeddings(stacked, chunk_group(infos, args))
     gram = circulant_columns("gram", embeddings @ embeddings.mT)
     rows: list[list[dict]] = [[] for _ in infos]
     for split, agop in split_agops(stacked, infos, getattr(args, "samples", None)).items():

@@ -1,16 +1,19 @@
-"""Fourier analysis over Z_p shared by the representation metrics.
+"""Fourier analysis over a cyclic group of order n, shared by the representation metrics.
 
-The number tokens 0 … p−1 are the group Z_p; a function f(x) on it has the DFT
-F(k) = Σ_x f(x) e^{−2πikx/p}. For real f, frequencies k and p−k carry the same power, so the
-spectrum is indexed by k = 0 … ⌊p/2⌋ (`torch.fft.rfft`). The real orthonormal Fourier basis has
-the constant row 1/√p and rows √(2/p)·cos(2πkx/p), √(2/p)·sin(2πkx/p) for k = 1 … ⌊(p−1)/2⌋
-(and (−1)^x/√p when p is even). Reference: Nanda et al. 2023, "Progress measures for grokking
-via mechanistic interpretability".
+The number tokens are read as the elements i = 0 … n−1 of the op's group (groups.NumberGroup:
+Z_p with n = p, or the multiplicative group in discrete-log order with n = p−1); a function f(i)
+on it has the DFT F(k) = Σ_i f(i) e^{−2πiki/n}. For real f, frequencies k and n−k carry the same
+power, so the spectrum is indexed by k = 0 … ⌊n/2⌋ (`torch.fft.rfft`). The real orthonormal
+Fourier basis has the constant row 1/√n and rows √(2/n)·cos(2πki/n), √(2/n)·sin(2πki/n) for
+k = 1 … ⌊(n−1)/2⌋ (and (−1)^i/√n when n is even). Reference: Nanda et al. 2023, "Progress
+measures for grokking via mechanistic interpretability".
 """
 
 import math
 
 import torch
+
+from .groups import NumberGroup
 
 
 def embedding_only(model) -> list[str]:
@@ -18,18 +21,19 @@ def embedding_only(model) -> list[str]:
     return ["W_E"]
 
 
-def number_embeddings(tensors: dict[str, torch.Tensor], p: int) -> torch.Tensor:
-    """E (… × p × d_model): the rows of W_E for the numbers 0 … p−1 (without '='), in float64."""
-    return tensors["W_E"][..., :p, :].double()
+def number_embeddings(tensors: dict[str, torch.Tensor], group: NumberGroup) -> torch.Tensor:
+    """E (… × n × d_model): the rows of W_E of the group's elements, in its order, in float64."""
+    return tensors["W_E"][..., group.index, :].double()
 
 
-def number_unembeddings(tensors: dict[str, torch.Tensor], p: int) -> torch.Tensor:
-    """U (… × p × d_model): the columns of W_U for the numbers 0 … p−1, as rows, in float64."""
-    return tensors["W_U"][..., :p].transpose(-1, -2).double()
+def number_unembeddings(tensors: dict[str, torch.Tensor], group: NumberGroup) -> torch.Tensor:
+    """U (… × n × d_model): the columns of W_U of the group's elements, as rows, in float64."""
+    return tensors["W_U"][..., group.index].transpose(-1, -2).double()
 
 
 def fourier_basis(p: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The real orthonormal Fourier basis of Z_p as rows (p × p), and the frequency of each row."""
+    """The real orthonormal Fourier basis of the cyclic group of order p as rows (p × p), and the
+    frequency of each row."""
     x = torch.arange(p, dtype=torch.float64)
     rows, freqs = [torch.full((p,), 1 / math.sqrt(p), dtype=torch.float64)], [0]
     for k in range(1, (p - 1) // 2 + 1):
@@ -43,10 +47,11 @@ def fourier_basis(p: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def power_per_frequency(matrix: torch.Tensor) -> torch.Tensor:
-    """|F(k)|² of every column of `matrix` (… × p × d) over x, summed over columns: (… × ⌊p/2⌋+1).
+    """|F(k)|² of every column of `matrix` (… × n × d) over the group, summed over columns:
+    (… × ⌊n/2⌋+1).
 
-    Frequencies 1 … ⌈p/2⌉−1 stand for both k and p−k, so their power is doubled; the spectrum then
-    sums to p·‖matrix‖²_F (Parseval).
+    Frequencies 1 … ⌈n/2⌉−1 stand for both k and n−k, so their power is doubled; the spectrum then
+    sums to n·‖matrix‖²_F (Parseval).
     """
     p = matrix.shape[-2]
     power = torch.fft.rfft(matrix.double(), dim=-2).abs().square().sum(dim=-1)

@@ -1,10 +1,12 @@
-"""Projection of W_E and W_U on the real orthonormal Fourier basis of Z_p, and the
-helpers on stacks of checkpoints that the Fourier metrics of this package share.
+"""Projection of W_E and W_U on the real orthonormal Fourier basis of the op's group (groups.py:
+Z_p, or the multiplicative group in discrete-log order), and the helpers on stacks of checkpoints
+that the Fourier metrics of this package share.
 
-With B the p × p basis of `fourier.fourier_basis(p)` (rows: constant, √(2/p)cos, √(2/p)sin of
-frequency k) and M the p × d matrix of the numbers (E = W_E[:p] or U = W_U[:, :p]ᵀ):
+With n the group's order, B the n × n basis of `fourier.fourier_basis(n)` (rows: constant,
+√(2/n)cos, √(2/n)sin of frequency k) and M the n × d matrix of the group's number rows (E from
+W_E or U from W_Uᵀ, in the group's element order):
   C = B·M,  n_i = ‖C_i,:‖₂ (one per basis row),
-  l1_l2_ratio = ‖n‖₁ / ‖n‖₂ ∈ [1, √p] (lower = sparser; the ℓ1/ℓ2 measure of Hurley & Rickard
+  l1_l2_ratio = ‖n‖₁ / ‖n‖₂ ∈ [1, √n] (lower = sparser; the ℓ1/ℓ2 measure of Hurley & Rickard
   2009), e.g. √(2m) for an embedding made of m pure frequencies (cos and sin rows each),
   e_k = Σ_{i: freq(i) = k} n_i² (frequency 0, the constant row, is its own frequency; Σ_k e_k =
   ‖M‖²_F because B is orthonormal),
@@ -15,22 +17,18 @@ Reference: Nanda et al. 2023, "Progress measures for grokking via mechanistic in
 import torch
 
 from .fourier import fourier_basis, number_embeddings, number_unembeddings, power_per_frequency
+from .groups import chunk_group
 
 TOP_K = 5
 
 
-def modulus(infos) -> int:
-    """p of a chunk of checkpoints (the runner gives one model config per chunk)."""
-    return infos[0].model.p
-
-
 def nonzero_frequency_power(embeddings: torch.Tensor) -> torch.Tensor:
-    """power_per_frequency of each (N, p, d) matrix over x, frequencies 1 … ⌊p/2⌋ only: (N, ⌊p/2⌋)."""
+    """power_per_frequency of each (N, n, d) matrix over the group, frequencies 1 … ⌊n/2⌋ only."""
     return power_per_frequency(embeddings)[..., 1:]
 
 
 def coefficient_norms(matrices: torch.Tensor) -> torch.Tensor:
-    """n_i = ‖(B·M)_i,:‖₂ for every basis row i of every (…, p, d) matrix M: shape (…, p)."""
+    """n_i = ‖(B·M)_i,:‖₂ for every basis row i of every (…, n, d) matrix M: shape (…, n)."""
     basis, _ = fourier_basis(matrices.shape[-2])
     return (basis @ matrices.double()).norm(dim=-1)
 
@@ -41,7 +39,7 @@ def l1_l2_ratio(norms: torch.Tensor) -> torch.Tensor:
 
 
 def frequency_energy(norms: torch.Tensor) -> torch.Tensor:
-    """e_k = Σ of n_i² over the basis rows of frequency k, k = 0 … ⌊p/2⌋ (last axis)."""
+    """e_k = Σ of n_i² over the basis rows of frequency k, k = 0 … ⌊n/2⌋ (last axis)."""
     _, freqs = fourier_basis(norms.shape[-1])
     energy = norms.new_zeros(*norms.shape[:-1], int(freqs.max()) + 1)
     return energy.index_add_(-1, freqs, norms.square())
@@ -64,9 +62,10 @@ def tensor_names(model) -> list[str]:
 def fourier_basis_rows(stacked: dict[str, torch.Tensor], infos, args=None) -> list[list[dict]]:
     """For each checkpoint, one row per matrix (W_E, W_U): matrix, l1_l2_ratio, top_k_energy."""
     k = getattr(args, "top_k", TOP_K)
+    group = chunk_group(infos, args)
     rows: list[list[dict]] = [[] for _ in infos]
     for name, numbers in MATRICES.items():
-        norms = coefficient_norms(numbers(stacked, modulus(infos)))
+        norms = coefficient_norms(numbers(stacked, group))
         ratios, shares = l1_l2_ratio(norms).tolist(), top_k_energy(frequency_energy(norms), k).tolist()
         for checkpoint_rows, ratio, share in zip(rows, ratios, shares, strict=True):
             checkpoint_rows.append({"matrix": name, "l1_l2_ratio": ratio, "top_k_energy": share})

@@ -1,18 +1,20 @@
 """Gini index and inverse participation ratio (grokflow.metrics.sparsity) of the Fourier power
-spectrum of the number embeddings E = W_E[:p] (p × d), in two variants:
+spectrum of the number embeddings E (n × d: W_E's rows of the op's group, in its element order,
+groups.py), in two variants:
 
-- "flattened" (as seed 004 asks): E's rows concatenated into one vector v of length p·d
-  (v[x·d + j] = E[x, j]), P(q) = |Σ_n v_n e^{−2πiqn/(pd)}|² for q = 0 … ⌊pd/2⌋ (rfft bins, q = 0
-  included, no doubling). This mixes frequencies over x and over the embedding dimension.
-- "per_dimension": P(k) = Σ_j |F_j(k)|², F_j the DFT over x of column j, k = 1 … ⌊p/2⌋
+- "flattened" (as seed 004 asks): E's rows concatenated into one vector v of length n·d
+  (v[i·d + j] = E[i, j]), P(q) = |Σ_m v_m e^{−2πiqm/(nd)}|² for q = 0 … ⌊nd/2⌋ (rfft bins, q = 0
+  included, no doubling). This mixes frequencies over the group and over the embedding dimension.
+- "per_dimension": P(k) = Σ_j |F_j(k)|², F_j the DFT over the group of column j, k = 1 … ⌊n/2⌋
   (fourier.power_per_frequency without frequency 0, the column means). For m pure frequencies
-  of equal amplitude, IPR = 1/m and Gini = (n − m)/n with n = ⌊p/2⌋.
+  of equal amplitude, IPR = 1/m and Gini = (N − m)/N with N = ⌊n/2⌋.
 """
 
 import torch
 
 from .fourier import number_embeddings
-from .fourier_basis import modulus, nonzero_frequency_power
+from .fourier_basis import nonzero_frequency_power
+from .groups import chunk_group
 from .sparsity import gini, ipr
 
 
@@ -26,7 +28,7 @@ VARIANTS = {"per_dimension": nonzero_frequency_power, "flattened": flattened_pow
 
 def gini_ipr_rows(stacked: dict[str, torch.Tensor], infos, args=None) -> list[list[dict]]:
     """For each checkpoint, one row per variant: variant, gini, ipr."""
-    embeddings = number_embeddings(stacked, modulus(infos))
+    embeddings = number_embeddings(stacked, chunk_group(infos, args))
     rows: list[list[dict]] = [[] for _ in infos]
     for variant, spectrum in VARIANTS.items():
         power = spectrum(embeddings)

@@ -1,7 +1,7 @@
-"""Phase coherence of the number embeddings E = W_E[:p] (p × d): how linear the DFT phase of
-each column is in the frequency.
+"""Phase coherence of the number embeddings E (n × d: W_E's rows of the op's group, in its element
+order x = 0 … n−1, groups.py): how linear the DFT phase of each column is in the frequency.
 
-For column j, F_j(k) = Σ_x E[x, j] e^{−2πikx/p} = |A_j(k)| e^{iφ_j(k)} for k = 1 … ⌊p/2⌋
+For column j, F_j(k) = Σ_x E[x, j] e^{−2πikx/n} = |A_j(k)| e^{iφ_j(k)} for k = 1 … ⌊n/2⌋
 (k = 0 is left out: its phase is 0 or π, the sign of the column mean, and says nothing about
 position). φ_j is unwrapped over k as numpy.unwrap does (each step brought into [−π, π), a step of
 exactly −π kept as +π when the raw step was positive). Then a weighted least-squares line
@@ -9,14 +9,21 @@ exactly −π kept as +π when the raw step was positive). Then a weighted least
 S_uv = Σ_k w_k (u_k − ū)(v_k − v̄) and ū = Σ w u / Σ w; b = S_kφ / S_kk is the slope.
 
 A column that is a symmetric bump centred at x₀ has F(k) = e^{−2πikx₀/p}·G(k) with G real, so
-R² = 1 and, after unwrapping, slope = −2πx₀'/p where x₀' ≡ x₀ (mod p) lies in (−p/2, p/2)
+R² = 1 and, after unwrapping, slope = −2πx₀'/n where x₀' ≡ x₀ (mod n) lies in (−n/2, n/2)
 (unwrapping keeps the step per k within ±π). A phase that is constant in k (S_φφ below
 PHASE_TOLERANCE² · Σw) is fitted exactly: R² = 1. A column with power at a single k has no
 defined slope (NaN); an all-zero column has NaN R² and slope.
 
 Summary row (column = −1): the mean of R² over columns weighted by the column norms ‖E[:, j]‖₂,
-over the columns with a finite R²; its slope is NaN. Reference for the idea: a grokked model
-embeds x on circles (Nanda et al. 2023), so each column is a sum of a few cos(2πkx/p + θ).
+over the columns with a finite R²; its slope is NaN.
+
+What it cannot see: R² asks whether a column is one bump localised in x (a phase linear in k).
+A grokked model embeds x on circles (Nanda et al. 2023): each column is a sum of a few
+cos(2πkx/n + θ_k) with phases θ_k that are arbitrary and unrelated across k, so its unwrapped
+phase over the few strong k is no line, and R² stays where a random embedding has it (about 0.5
+on the quick run, before and after grokking). Phase coherence therefore measures localisation in
+the number line, not Fourier structure; read the Fourier metrics (fourier_basis, gini_ipr,
+key_frequencies) for that.
 """
 
 import math
@@ -24,14 +31,14 @@ import math
 import torch
 
 from .fourier import number_embeddings
-from .fourier_basis import modulus
+from .groups import chunk_group
 
 PHASE_TOLERANCE = 1e-9
 MEAN_COLUMN = -1
 
 
 def column_spectra(embeddings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Amplitude |A_j(k)| and phase φ_j(k) of each column of (…, p, d), k = 1 … ⌊p/2⌋: (…, d, ⌊p/2⌋)."""
+    """Amplitude |A_j(k)| and phase φ_j(k) of each column of (…, n, d), k = 1 … ⌊n/2⌋: (…, d, ⌊n/2⌋)."""
     spectrum = torch.fft.rfft(embeddings.double(), dim=-2)[..., 1:, :].transpose(-1, -2)
     return spectrum.abs(), spectrum.angle()
 
@@ -57,7 +64,7 @@ def weighted_line_fit(x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor) -
 
 
 def phase_fit(embeddings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Slope and R² of the unwrapped phase against k for every column of (…, p, d): (…, d) each."""
+    """Slope and R² of the unwrapped phase against k for every column of (…, n, d): (…, d) each."""
     amplitude, phase = column_spectra(embeddings)
     k = torch.arange(1, amplitude.shape[-1] + 1, dtype=torch.float64)
     return weighted_line_fit(k, unwrap(phase), amplitude)
@@ -71,7 +78,7 @@ def norm_weighted_mean(r2: torch.Tensor, embeddings: torch.Tensor) -> torch.Tens
 
 def phase_coherence_rows(stacked: dict[str, torch.Tensor], infos, args=None) -> list[list[dict]]:
     """For each checkpoint: the norm-weighted mean row (column −1), then one row per column j."""
-    embeddings = number_embeddings(stacked, modulus(infos))
+    embeddings = number_embeddings(stacked, chunk_group(infos, args))
     slopes, r2 = phase_fit(embeddings)
     means = norm_weighted_mean(r2, embeddings)
     rows = []

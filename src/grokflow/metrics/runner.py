@@ -19,6 +19,7 @@ from ..checkpoints import CheckpointInfo, read_info
 from ..model import ModelConfig
 from ..errors import GrokflowError, run_main
 from ..io import write_csv
+from .groups import add_group_argument, chunk_group
 
 CHUNK = 64
 Measure = Callable[[dict[str, torch.Tensor], list[CheckpointInfo], argparse.Namespace], list[list[dict]]]
@@ -40,24 +41,28 @@ def load_stack(paths: Sequence, names: TensorNames) -> tuple[dict[str, torch.Ten
 
 
 def checkpoint_table(paths: Sequence, measure: Measure, names: TensorNames, args=None,
-                     chunk: int = CHUNK) -> pd.DataFrame:
-    """measure() over every checkpoint, `chunk` at a time, as one frame sorted by (seed, step)."""
+                     chunk: int = CHUNK, group_aware: bool = False) -> pd.DataFrame:
+    """measure() over every checkpoint, `chunk` at a time, as one frame sorted by (seed, step);
+    with `group_aware`, a `group` column after them."""
     rows = []
     chunks = [paths[start : start + chunk] for start in range(0, len(paths), chunk)]
     with tqdm(total=len(paths), desc="checkpoints", unit="ckpt", mininterval=2.0) as bar:
         for chunk in chunks:
             stacked, infos = load_stack(chunk, names)
+            group = {"group": chunk_group(infos, args).name} if group_aware else {}
             for info, checkpoint_rows in zip(infos, measure(stacked, infos, args), strict=True):
-                rows.extend({"seed": info.seed, "step": info.step} | row for row in checkpoint_rows)
+                rows.extend({"seed": info.seed, "step": info.step} | group | row for row in checkpoint_rows)
             bar.update(len(chunk))
     frame = pd.DataFrame(rows)
     return frame.sort_values(["seed", "step"], kind="stable", ignore_index=True)
 
 
-def metric_main(description: str, measure: Measure, names: TensorNames, add_arguments=None) -> None:
+def metric_main(description: str, measure: Measure, names: TensorNames, add_arguments=None,
+                group_aware: bool = False) -> None:
     """The command line shared by the metric scripts: checkpoints in, one CSV out.
 
     `add_arguments(parser)` may add the metric's own options; they reach measure() as `args`.
+    A `group_aware` metric gets --fourier-group and the CSV's `group` column.
     """
     def main():
         parser = argparse.ArgumentParser(description=description,
@@ -66,11 +71,14 @@ def metric_main(description: str, measure: Measure, names: TensorNames, add_argu
         parser.add_argument("--output", "-o", required=True, help="CSV to write")
         parser.add_argument("--chunk", type=int, default=CHUNK,
                             help=f"checkpoints measured in one batch (memory against speed; default {CHUNK})")
+        if group_aware:
+            add_group_argument(parser)
         if add_arguments:
             add_arguments(parser)
         args = parser.parse_args()
         if args.chunk < 1:
             parser.error("--chunk must be at least 1")
-        write_csv(checkpoint_table(args.checkpoints, measure, names, args, args.chunk), args.output)
+        table = checkpoint_table(args.checkpoints, measure, names, args, args.chunk, group_aware)
+        write_csv(table, args.output)
 
     run_main(main)
