@@ -11,11 +11,13 @@ import torch
 from grokflow.checkpoints import CheckpointInfo, save_checkpoint
 from grokflow.metrics.circuit_competition import (competition_rows, embedding_loss, fourier_rows, memo_samples,
                                                   per_sample_gradients, subspace_shares)
+from grokflow.metrics.groups import additive_group
 from grokflow.model import GrokTransformer, ModelConfig
 
 REPO_SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 TINY = ModelConfig(p=7, n_layers=2, d_model=16, n_heads=4, d_mlp=32)
-COLUMNS = ["seed", "step", "matrix", "fourier_share", "memo_share", "neither_share"]
+COLUMNS = ["seed", "step", "group", "matrix", "fourier_share", "memo_share", "neither_share", "fourier_baseline",
+           "memo_baseline"]
 
 
 def fourier_embedding(p, k, d=6):
@@ -74,7 +76,7 @@ def test_shares_are_fractions_and_neither_is_the_rest(rank):
 def test_vmap_gradients_equal_autograd_one_sample_at_a_time():
     model = GrokTransformer(TINY, seed=3).double().eval()
     tokens, labels = memo_samples(info(), 5)
-    batched = per_sample_gradients(model, tokens, labels)
+    batched = per_sample_gradients(model, tokens, labels, additive_group(TINY.p))
     for index in range(len(labels)):
         W_E, W_U = model.W_E.detach().clone().requires_grad_(), model.W_U.detach().clone().requires_grad_()
         embedding_loss(model, W_E, W_U, tokens[index], labels[index]).backward()
@@ -114,14 +116,17 @@ def test_scripts_write_csv_and_figure(tmp_path):
             path = tmp_path / f"seed{seed}_step{step}.safetensors"
             save_checkpoint(path, GrokTransformer(TINY, seed=step).state_dict(), info(seed, step))
             paths.append(path)
-    pd.DataFrame({"rank": [1, 2], "frequency": [2, 3]}).to_csv(tmp_path / "key.csv", index=False)
+    pd.DataFrame({"group": "additive", "seed": [0, 0, 1], "rank": [1, 2, 1], "frequency": [2, 3, 1]}).to_csv(
+        tmp_path / "key.csv", index=False)
     csv = tmp_path / "circuit_competition.csv"
     run_script("metrics/circuit_competition.py", *paths, "-o", csv, "--key-frequencies", tmp_path / "key.csv",
                "--memo-samples", 8, "--memo-rank", 4)
     table = pd.read_csv(csv)
     assert list(table.columns) == COLUMNS
     assert len(table) == 2 * 6 and set(table["matrix"]) == {"W_E", "W_U"}
-    assert table[COLUMNS[3:]].apply(lambda share: share.between(0, 1)).all().all()
+    assert table[COLUMNS[4:]].apply(lambda share: share.between(0, 1)).all().all()
+    assert table.loc[table["seed"] == 0, "fourier_baseline"].tolist() == pytest.approx([4 / 7] * 6)  # k = 2, 3
+    assert table.loc[table["seed"] == 1, "fourier_baseline"].tolist() == pytest.approx([2 / 7] * 6)
     pd.DataFrame({"seed": [0, 0, 1, 1], "step": [10, 100] * 2, "train_acc": 0.5, "test_acc": 0.2}).to_csv(
         tmp_path / "metric.csv", index=False)
     png = tmp_path / "fig.png"

@@ -13,7 +13,7 @@ from grokflow.checkpoints import CheckpointInfo, save_checkpoint
 from grokflow.metrics.fourier_basis import (coefficient_norms, fourier_basis_rows, frequency_energy,
                                             l1_l2_ratio, top_k_energy)
 from grokflow.metrics.gini_ipr import flattened_power, gini_ipr_rows
-from grokflow.metrics.key_frequencies import key_frequency_table, mean_power_fractions
+from grokflow.metrics.key_frequencies import key_frequency_table, power_fractions
 from grokflow.model import GrokTransformer, ModelConfig
 
 P = 31
@@ -142,7 +142,7 @@ def test_gini_ipr_batched_matches_one_at_a_time():
 
 
 def test_key_frequencies_of_circles_are_exactly_their_frequencies():
-    fractions = mean_power_fractions(circle_embedding(P, [3, 8, 13])[None])
+    (fractions,) = power_fractions(circle_embedding(P, [3, 8, 13])[None])
     table = key_frequency_table(fractions, 0.8)
     assert list(table.columns) == ["rank", "frequency", "power_fraction", "cumulative_fraction"]
     assert table["rank"].tolist() == [1, 2, 3]
@@ -151,17 +151,16 @@ def test_key_frequencies_of_circles_are_exactly_their_frequencies():
     assert table["cumulative_fraction"].iloc[-1] == pytest.approx(1)
 
 
-def test_key_frequencies_average_seeds_and_stop_at_the_energy_fraction():
-    # seed 0: power 9:1 on k = 2, 5; seed 1: all on k = 2 → mean fractions 0.95, 0.05
-    seeds = torch.stack([circle_embedding(P, [2, 5], [3.0, 1.0]), circle_embedding(P, [2, 5], [1.0, 0.0])])
-    fractions = mean_power_fractions(seeds)
-    assert float(fractions[1]) == pytest.approx(0.95) and float(fractions[4]) == pytest.approx(0.05)
-    assert key_frequency_table(fractions, 0.9)["frequency"].tolist() == [2]
-    assert key_frequency_table(fractions, 0.96)["frequency"].tolist() == [2, 5]
+def test_key_frequencies_stop_at_the_energy_fraction():
+    # power 9:1 on k = 2, 5 → fractions 0.9, 0.1
+    (fractions,) = power_fractions(circle_embedding(P, [2, 5], [3.0, 1.0])[None])
+    assert float(fractions[1]) == pytest.approx(0.9) and float(fractions[4]) == pytest.approx(0.1)
+    assert key_frequency_table(fractions, 0.85)["frequency"].tolist() == [2]
+    assert key_frequency_table(fractions, 0.95)["frequency"].tolist() == [2, 5]
 
 
 def test_four_of_five_equal_frequencies_reach_eighty_percent():
-    fractions = mean_power_fractions(circle_embedding(P, [1, 2, 3, 4, 5])[None])
+    (fractions,) = power_fractions(circle_embedding(P, [1, 2, 3, 4, 5])[None])
     table = key_frequency_table(fractions, 0.8)  # equal up to rounding: which four is arbitrary
     assert len(table) == 4 and set(table["frequency"]) < {1, 2, 3, 4, 5}
     assert table["cumulative_fraction"].iloc[-1] == pytest.approx(0.8)
@@ -184,19 +183,20 @@ def run_script(repo, script, *args):
 
 @pytest.fixture
 def checkpoints(tmp_path):
-    """Two seeds × two steps of a d_model = 8 model whose final embeddings are circles at k = 3, 8."""
+    """Two seeds × two steps of a d_model = 8 model whose final embeddings are circles at k = 3, 8
+    (seed 0) and k = 5, 8 (seed 1)."""
     paths = []
-    for seed in (0, 1):
+    for seed, frequencies in ((0, [3, 8]), (1, [5, 8])):
         paths.append(write_checkpoint(tmp_path / f"s{seed}a.safetensors", random_embedding(P, 8, seed), seed, 0))
         paths.append(write_checkpoint(tmp_path / f"s{seed}b.safetensors",
-                                      circle_embedding(P, [3, 8], d_model=8), seed, 100))
+                                      circle_embedding(P, frequencies, d_model=8), seed, 100))
     return paths
 
 
 @pytest.mark.parametrize("script, extra, columns", [
-    ("gini_ipr.py", [], ["seed", "step", "variant", "gini", "ipr"]),
-    ("phase_coherence.py", [], ["seed", "step", "column", "r2", "slope"]),
-    ("fourier_basis.py", ["--top-k", "2"], ["seed", "step", "matrix", "l1_l2_ratio", "top_k_energy"]),
+    ("gini_ipr.py", [], ["seed", "step", "group", "variant", "gini", "ipr"]),
+    ("phase_coherence.py", [], ["seed", "step", "group", "column", "r2", "slope"]),
+    ("fourier_basis.py", ["--top-k", "2"], ["seed", "step", "group", "matrix", "l1_l2_ratio", "top_k_energy"]),
 ])
 def test_metric_scripts_write_their_columns(repo, tmp_path, checkpoints, script, extra, columns):
     output = tmp_path / "out.csv"
@@ -221,8 +221,9 @@ def test_key_frequencies_script(repo, tmp_path, checkpoints):
     result = run_script(repo, "metrics/key_frequencies.py", *final, "-o", output, "--energy-fraction", "0.9")
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(output)
-    assert list(table.columns) == ["rank", "frequency", "power_fraction", "cumulative_fraction"]
-    assert sorted(table["frequency"]) == [3, 8]
+    assert list(table.columns) == ["group", "seed", "rank", "frequency", "power_fraction", "cumulative_fraction"]
+    assert set(table["group"]) == {"additive"}
+    assert {seed: sorted(rows["frequency"]) for seed, rows in table.groupby("seed")} == {0: [3, 8], 1: [5, 8]}
 
 
 @pytest.mark.parametrize("args, message", [

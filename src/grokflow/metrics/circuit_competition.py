@@ -4,16 +4,18 @@ how much in neither (issue 5 item 3; after Nanda et al. 2023, "Progress measures
 mechanistic interpretability", and Varma et al. 2023, "Explaining grokking through circuit
 efficiency").
 
-M is a p × d matrix of number rows: E = W_E[:p] or U = W_U[:, :p]ᵀ (fourier.number_embeddings,
-fourier.number_unembeddings); m = vec(M) ∈ R^{p·d}; shares are of ‖M‖²_F.
+M is an n × d matrix of the number rows of the op's group in its element order (groups.py: Z_p,
+n = p, for x+y and x−y; the multiplicative group in discrete-log order, n = p−1, token 0 left out,
+for x×y and x÷y): E from W_E or U from W_Uᵀ (fourier.number_embeddings,
+fourier.number_unembeddings); m = vec(M) ∈ R^{n·d}; shares are of ‖M‖²_F.
 
-- S_fourier: with B_K (r × p) the rows of fourier.fourier_basis(p) whose frequency is in K (the
-  key frequencies, or every frequency 1 … ⌊p/2⌋; frequency 0, the constant row, never), the
-  projector P_F = B_Kᵀ B_K acts on the token axis:
+- S_fourier: with B_K (r × n) the rows of fourier.fourier_basis(n) whose frequency is in K (the
+  checkpoint's seed's own key frequencies, or every frequency 1 … ⌊n/2⌋; frequency 0, the
+  constant row, never), the projector P_F = B_Kᵀ B_K acts on the token axis:
   fourier_share = ‖P_F M‖²_F / ‖M‖²_F.
-- S_memo: n random training samples (torch.Generator seeded MEMO_SEED, drawn once per checkpoint
+- S_memo: N random training samples (torch.Generator seeded MEMO_SEED, drawn once per checkpoint
   from its train split) give per-sample gradients g_i = ∇_M CE(logits(x_i), y_i), by
-  torch.func.vmap(grad); V (R × p·d) are the top R right singular vectors of G = [vec g_1; …; vec g_n]
+  torch.func.vmap(grad); V (R × n·d) are the top R right singular vectors of G = [vec g_1; …; vec g_N]
   (the directions of largest gradient):
   memo_share = ‖V m‖² / ‖m‖².
 - Union: V⊥ = orthonormal rows (SVD, singular values > RANK_TOLERANCE) of V − V P_F (the memo
@@ -21,17 +23,20 @@ fourier.number_unembeddings); m = vec(M) ∈ R^{p·d}; shares are of ‖M‖²_F
   basis rows B_K ⊗ I_d and V⊥; then
   neither_share = 1 − fourier_share − ‖V⊥ m‖² / ‖m‖²  (≤ 1 − max(fourier_share, memo_share)).
 A zero M has shares 0, 0 and neither 1. All math in float64, batched over checkpoints.
+
+Random baselines: a share of a subspace of dimension D in R^{n·d} is D/(n·d) in expectation for
+a direction drawn uniformly at random, so fourier_baseline = r/n (r = 2|K| basis rows, times d
+columns) and memo_baseline = R/(n·d). A share means structure only where it stands above its
+baseline: at initialisation the Fourier share of all 15 frequencies of n = 31 is 30/31.
 """
 
 from collections.abc import Sequence
-from pathlib import Path
-
-import pandas as pd
 import torch
 from torch.func import functional_call, grad, vmap
 
-from ..errors import GrokflowError
 from .fourier import fourier_basis, number_embeddings, number_unembeddings
+from .groups import NumberGroup, chunk_group
+from .key_frequencies import read_key_frequencies, seed_frequencies
 from .model_access import checkpoint_model, checkpoint_split
 
 MATRICES = ("W_E", "W_U")
@@ -39,16 +44,6 @@ MEMO_SEED = 0
 MEMO_SAMPLES = 64
 MEMO_RANK = 8
 RANK_TOLERANCE = 1e-10
-
-
-def read_key_frequencies(path) -> list[int]:
-    """The `frequency` column of a key_frequencies.csv, without frequency 0."""
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"key-frequencies CSV {path} does not exist")
-    table = pd.read_csv(path)
-    if "frequency" not in table.columns:
-        raise GrokflowError(f"{path} has no 'frequency' column")
-    return sorted({int(k) for k in table["frequency"] if k != 0})
 
 
 def fourier_rows(p: int, frequencies: Sequence[int] | None) -> torch.Tensor:
@@ -66,8 +61,8 @@ def fourier_projection(matrices: torch.Tensor, rows: torch.Tensor) -> torch.Tens
 
 
 def memo_basis(gradients: torch.Tensor, rank: int) -> torch.Tensor:
-    """V (N, R, p·d): the top `rank` right singular vectors of each stack of per-sample gradients
-    (N, n, p, d)."""
+    """V (N, R, n·d): the top `rank` right singular vectors of each stack of per-sample gradients
+    (N, samples, n, d)."""
     _, _, right = torch.linalg.svd(gradients.flatten(-2), full_matrices=False)
     return right[:, :rank]
 
@@ -86,8 +81,8 @@ def orthogonal_memo_basis(memo: torch.Tensor, rows: torch.Tensor, shape) -> torc
 
 def subspace_shares(matrices: torch.Tensor, rows: torch.Tensor, gradients: torch.Tensor,
                     rank: int) -> dict[str, torch.Tensor]:
-    """fourier_share, memo_share, neither_share (each (N,)) of M (N, p, d), given B_K and the
-    per-sample gradients (N, n, p, d)."""
+    """fourier_share, memo_share, neither_share (each (N,)) of M (N, n, d), given B_K and the
+    per-sample gradients (N, samples, n, d)."""
     matrices = matrices.double()
     vectors = matrices.flatten(-2)
     total = vectors.square().sum(dim=-1)
@@ -107,14 +102,14 @@ def embedding_loss(model, W_E: torch.Tensor, W_U: torch.Tensor, tokens: torch.Te
     return torch.nn.functional.cross_entropy(logits, label[None])
 
 
-def per_sample_gradients(model, tokens: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
-    """∇_E and ∇_U (n, p, d) of each sample's loss, by vmap(grad), number rows only."""
-    p = model.cfg.p
+def per_sample_gradients(model, tokens: torch.Tensor, labels: torch.Tensor,
+                         group: NumberGroup) -> dict[str, torch.Tensor]:
+    """∇_E and ∇_U (samples, n, d) of each sample's loss, by vmap(grad), the group's rows only."""
     loss = lambda W_E, W_U, x, y: embedding_loss(model, W_E, W_U, x, y)  # noqa: E731
     with torch.no_grad():
         grad_E, grad_U = vmap(grad(loss, argnums=(0, 1)), in_dims=(None, None, 0, 0))(
             model.W_E.detach(), model.W_U.detach(), tokens, labels)
-    return {"W_E": number_embeddings({"W_E": grad_E}, p), "W_U": number_unembeddings({"W_U": grad_U}, p)}
+    return {"W_E": number_embeddings({"W_E": grad_E}, group), "W_U": number_unembeddings({"W_U": grad_U}, group)}
 
 
 def memo_samples(info, count: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -125,23 +120,36 @@ def memo_samples(info, count: int) -> tuple[torch.Tensor, torch.Tensor]:
     return split.train_inputs[chosen], split.train_labels[chosen]
 
 
-def checkpoint_gradients(stacked, infos, count: int) -> dict[str, torch.Tensor]:
-    """Per-sample gradients of every checkpoint of the chunk, stacked: name → (N, n, p, d)."""
-    per_checkpoint = [per_sample_gradients(checkpoint_model(stacked, infos, index), *memo_samples(info, count))
+def checkpoint_gradients(stacked, infos, count: int, group: NumberGroup) -> dict[str, torch.Tensor]:
+    """Per-sample gradients of every checkpoint of the chunk, stacked: name → (N, samples, n, d)."""
+    per_checkpoint = [per_sample_gradients(checkpoint_model(stacked, infos, index), *memo_samples(info, count), group)
                       for index, info in enumerate(infos)]
     return {name: torch.stack([gradients[name] for gradients in per_checkpoint]) for name in MATRICES}
 
 
+def baselines(rows_K: torch.Tensor, matrices: torch.Tensor, memo_rank: int) -> dict[str, float]:
+    """The shares of a random direction: fourier r/n, memo R/(n·d)."""
+    n, d = matrices.shape[-2:]
+    return {"fourier_baseline": rows_K.shape[0] / n, "memo_baseline": memo_rank / (n * d)}
+
+
 def competition_rows(stacked, infos, args) -> list[list[dict]]:
-    """For each checkpoint, one row per matrix (W_E, W_U): fourier_share, memo_share, neither_share."""
-    p = infos[0].model.p
-    frequencies = None if args.frequencies == "all" else read_key_frequencies(args.key_frequencies)
-    rows_K = fourier_rows(p, frequencies)
-    gradients = checkpoint_gradients(stacked, infos, args.memo_samples)
-    matrices = {"W_E": number_embeddings(stacked, p), "W_U": number_unembeddings(stacked, p)}
+    """For each checkpoint, one row per matrix (W_E, W_U): fourier_share, memo_share, neither_share,
+    fourier_baseline, memo_baseline; S_fourier from the checkpoint's seed's key frequencies."""
+    group = chunk_group(infos, args)
+    key_sets = None if args.frequencies == "all" else read_key_frequencies(args.key_frequencies, group.name)
+    gradients = checkpoint_gradients(stacked, infos, args.memo_samples, group)
+    matrices = {"W_E": number_embeddings(stacked, group), "W_U": number_unembeddings(stacked, group)}
+    memo_rank = min(args.memo_rank, args.memo_samples)
     rows: list[list[dict]] = [[] for _ in infos]
-    for name in MATRICES:
-        shares = subspace_shares(matrices[name], rows_K, gradients[name], args.memo_rank)
-        for index in range(len(infos)):
-            rows[index].append({"matrix": name} | {column: float(value[index]) for column, value in shares.items()})
+    for seed in sorted({info.seed for info in infos}):
+        members = [index for index, info in enumerate(infos) if info.seed == seed]
+        frequencies = None if key_sets is None else seed_frequencies(key_sets, seed, args.key_frequencies)
+        rows_K = fourier_rows(group.order, frequencies)
+        for name in MATRICES:
+            shares = subspace_shares(matrices[name][members], rows_K, gradients[name][members], args.memo_rank)
+            reference = baselines(rows_K, matrices[name], memo_rank)
+            for position, index in enumerate(members):
+                values = {column: float(value[position]) for column, value in shares.items()}
+                rows[index].append({"matrix": name} | values | reference)
     return rows
