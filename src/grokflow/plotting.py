@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import LogLocator, LogFormatterMathtext, NullFormatter  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .io import atomic_path  # noqa: E402
@@ -36,6 +37,21 @@ STYLE = {
     "pdf.fonttype": 42,
 }
 plt.rcParams.update(STYLE)
+
+
+GROUP_VARIABLES = {"additive": "$x$", "multiplicative": r"$\log_g x$"}
+BASELINE_STYLE = {"linestyle": ":", "linewidth": 1.0}
+LOG_FLOOR = 1e-12
+
+
+def frequency_label(group: str, symbol: str = "k", what: str = "frequency") -> str:
+    """An axis label naming the variable the frequency runs over: x in Z_p, log_g x in (Z/pZ)^×."""
+    return f"{what} ${symbol}$ over {GROUP_VARIABLES[group]}"
+
+
+def baseline_line(ax, value: float, **kwargs):
+    """A horizontal dotted reference line (a random baseline), labelled for the legend."""
+    return ax.axhline(value, **(BASELINE_STYLE | kwargs))
 
 
 def math_name(matrix: str) -> str:
@@ -82,6 +98,27 @@ def seed_band(ax, frame: pd.DataFrame, y: str, x: str = "step", smooth: int = 5,
         std = stats["std"].fillna(0).rolling(**window).mean()
         ax.fill_between(stats.index, mean - std, mean + std, color=line.get_color(), alpha=0.18, lw=0)
     return line
+
+
+class Exponentiated:
+    """An axes for seed_band whose y values are log10 of what is drawn: plot and fill_between
+    draw 10^y on the wrapped (log-scaled) axes."""
+
+    def __init__(self, ax):
+        self.ax = ax
+
+    def plot(self, x, y, **kwargs):
+        return self.ax.plot(x, np.power(10.0, y), **kwargs)
+
+    def fill_between(self, x, low, high, **kwargs):
+        return self.ax.fill_between(x, np.power(10.0, low), np.power(10.0, high), **kwargs)
+
+
+def log_seed_band(ax, frame: pd.DataFrame, column: str, **line_kwargs):
+    """seed_band of log10(column), drawn on a log y axis: the geometric mean over seeds and a band of
+    ± one std of log10 (always positive); values below LOG_FLOOR are drawn at LOG_FLOOR."""
+    logged = frame[["seed", "step"]].assign(**{column: np.log10(frame[column].clip(lower=LOG_FLOOR))})
+    return seed_band(Exponentiated(ax), logged, column, **line_kwargs)
 
 
 def accuracy_twin(ax, metrics: pd.DataFrame, which=("train_acc", "test_acc")):

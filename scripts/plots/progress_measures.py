@@ -1,0 +1,48 @@
+#!/usr/bin/env python
+"""Progress measures against the training step (Nanda et al. 2023): train, test, restricted and
+excluded loss (cross-entropy over the p number outputs, on a log axis), the chance level log p as a
+dashed line, and train and test accuracy on a twin axis.
+
+Each loss is the geometric mean over seeds with a band of ± one std of log10(loss)
+(grokflow.plotting.log_seed_band), so that the band stays positive on the log axis.
+"""
+
+import argparse
+
+import pandas as pd
+
+from grokflow.errors import run_main
+from grokflow.mechanism import require_columns
+from grokflow.plotting import PALETTE, baseline_line, finish_against_step, log_seed_band, new_figure, positive_steps
+
+COLUMNS = ("seed", "step", "restricted_loss", "excluded_loss", "train_loss", "test_loss", "chance_loss")
+LOSSES = {"train_loss": ("train loss", PALETTE[0], "--"), "test_loss": ("test loss", PALETTE[0], "-"),
+          "restricted_loss": ("restricted loss", PALETTE[2], "-"),
+          "excluded_loss": ("excluded loss", PALETTE[1], "-")}
+
+
+def plot_progress(progress: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
+    fig, ax = new_figure()
+    ax.set_yscale("log")
+    rows = positive_steps(progress)
+    for column, (label, color, linestyle) in LOSSES.items():
+        log_seed_band(ax, rows, column, color=color, linestyle=linestyle, label=label)
+    chance = float(progress["chance_loss"].iloc[0])
+    baseline_line(ax, chance, color=PALETTE[3], label=f"chance, log p = {chance:.2f}")
+    finish_against_step(fig, ax, "loss (cross-entropy)", metrics, png_path)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--progress", required=True, help="results/{op}/progress_measures.csv")
+    parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv")
+    parser.add_argument("--output", required=True, help="figure PNG (a PDF is written beside it)")
+    args = parser.parse_args(argv)
+    progress, metrics = pd.read_csv(args.progress), pd.read_csv(args.metrics)
+    require_columns(progress, COLUMNS, args.progress)
+    require_columns(metrics, ("seed", "step", "train_acc", "test_acc"), args.metrics)
+    plot_progress(progress, metrics, args.output)
+
+
+if __name__ == "__main__":
+    run_main(main)
