@@ -1,23 +1,78 @@
 #!/usr/bin/env python
 """Two figures against the training step, mean ± std over seeds, with train and test accuracy on a
-twin axis: the TwoNN intrinsic dimension of W_E and W_U (--id-output), and the effective rank of
-each layer's W_QK with its spectral entropy on a third axis (--qk-output). Each is written as PNG
-and PDF."""
+twin axis, each written as PNG and PDF:
+
+--id-output: the TwoNN intrinsic dimension (solid) and the participation ratio (dashed) of W_E and
+  W_U (one colour each), with the step ranges where TwoNN is degenerate for a matrix hatched in its
+  colour: there the seed-mean twonn_tie_share exceeds 0.5, i.e. most points' two nearest neighbours
+  are within 1% of each other (r₂/r₁ < 1.01), as on a circle, and the TwoNN value is not a
+  dimension.
+--qk-output: the effective rank of each layer's W_QK, with its spectral entropy on a third axis."""
 
 import argparse
 
+import matplotlib.patches as mpatches
+import numpy as np
 import pandas as pd
 
 from grokflow.errors import run_main
-from grokflow.plotting import (accuracy_twin, combined_legend, finish_against_step, log_step_axis, math_name,
-                               new_figure, positive_steps, save_figure, seed_band, third_axis)
+from grokflow.mechanism import METRIC_COLUMNS, require_columns
+from grokflow.metrics.intrinsic_dimension import DEGENERATE_TIE_SHARE, TIE_RATIO
+from grokflow.plotting import (PALETTE, accuracy_twin, combined_legend, log_step_axis, math_name, new_figure,
+                               positive_steps, save_figure, seed_band, third_axis)
+
+ID_COLUMNS = ("seed", "step", "matrix", "layer", "twonn_id", "twonn_tie_share", "participation_ratio")
+QK_COLUMNS = ("erank", "spectral_entropy")
+MATRICES = {"W_E": (PALETTE[0], "////"), "W_U": (PALETTE[1], "\\\\\\\\")}
+
+
+def degenerate_spans(tie_share: pd.Series) -> list[tuple[float, float]]:
+    """The step ranges (lo, hi) of the runs of consecutive checkpoints whose value of `tie_share`
+    (indexed by positive steps, sorted) exceeds DEGENERATE_TIE_SHARE. Each checkpoint owns the
+    range halfway (on the log axis) to its neighbours; the first and last reach as far out as in."""
+    steps = tie_share.index.to_numpy(dtype=float)
+    if len(steps) == 0:
+        return []
+    flags = (tie_share > DEGENERATE_TIE_SHARE).to_numpy()
+    inner = np.sqrt(steps[1:] * steps[:-1])
+    if len(steps) == 1:
+        first, last = steps[0] / 1.1, steps[0] * 1.1
+    else:
+        first, last = steps[0] ** 2 / inner[0], steps[-1] ** 2 / inner[-1]
+    edges = np.concatenate([[first], inner, [last]])
+    spans = []
+    for i in np.flatnonzero(flags):
+        if spans and flags[i - 1]:
+            spans[-1] = (spans[-1][0], edges[i + 1])
+        else:
+            spans.append((edges[i], edges[i + 1]))
+    return spans
 
 
 def plot_twonn(table: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
     fig, ax = new_figure()
-    for matrix in ("W_E", "W_U"):
-        seed_band(ax, table[table["matrix"] == matrix], "twonn_id", label=math_name(matrix))
-    finish_against_step(fig, ax, "TwoNN intrinsic dimension", metrics, png_path)
+    hatches = []
+    for matrix, (color, hatch) in MATRICES.items():
+        rows = table[table["matrix"] == matrix]
+        seed_band(ax, rows, "twonn_id", color=color, label=f"TwoNN, {math_name(matrix)}")
+        seed_band(ax, rows, "participation_ratio", color=color, linestyle="--",
+                  label=f"participation ratio, {math_name(matrix)}")
+        for lo, hi in degenerate_spans(rows.groupby("step")["twonn_tie_share"].mean().sort_index()):
+            ax.axvspan(lo, hi, facecolor="none", edgecolor=color, hatch=hatch, alpha=0.5, linewidth=0, zorder=0)
+        hatches.append(mpatches.Patch(facecolor="none", edgecolor=color, hatch=hatch, alpha=0.6,
+                                      label=f"TwoNN degenerate, {math_name(matrix)}"))
+    ax.set_ylim(bottom=0)
+    log_step_axis(ax)
+    ax.set_ylabel("intrinsic dimension")
+    twin = accuracy_twin(ax, metrics)
+    handles, labels = ax.get_legend_handles_labels()
+    twin_handles, twin_labels = twin.get_legend_handles_labels()
+    share = f"{DEGENERATE_TIE_SHARE:.0%}"
+    twin.legend(handles + hatches + twin_handles, labels + [h.get_label() for h in hatches] + twin_labels,
+                loc="lower left", bbox_to_anchor=(0.0, 1.02), ncol=2,
+                title=f"hatched: TwoNN degenerate, r₂/r₁ < {TIE_RATIO} for > {share} of the points",
+                title_fontsize=7.5, alignment="left")
+    save_figure(fig, png_path)
 
 
 def plot_qk(table: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
@@ -37,13 +92,17 @@ def plot_qk(table: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--id", required=True, help="results/{op}/intrinsic_dimension.csv")
     parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv")
-    parser.add_argument("--id-output", required=True, help="PNG of the TwoNN ID of W_E and W_U (PDF beside)")
+    parser.add_argument("--id-output", required=True,
+                        help="PNG of the TwoNN ID and participation ratio of W_E and W_U (PDF beside)")
     parser.add_argument("--qk-output", required=True, help="PNG of the W_QK erank and entropy (PDF beside)")
     args = parser.parse_args(argv)
-    table, metrics = positive_steps(pd.read_csv(args.id)), pd.read_csv(args.metrics)
+    table, metrics = pd.read_csv(args.id), pd.read_csv(args.metrics)
+    require_columns(table, ID_COLUMNS + QK_COLUMNS, args.id)
+    require_columns(metrics, METRIC_COLUMNS, args.metrics)
+    table = positive_steps(table)
     plot_twonn(table, metrics, args.id_output)
     plot_qk(table, metrics, args.qk_output)
 
