@@ -64,7 +64,7 @@ def test_every_checkpoint_exists_and_loads(workdir, ci_config, finished):
 
 PER_CHECKPOINT_TABLES = ["effective_rank", "qk_circuit_diagonal", "psd", "cosine", "gini_ipr",
                          "phase_coherence", "fourier_basis", "group_representation", "intrinsic_dimension",
-                         "agop_circulant", "circuit_competition"]
+                         "agop_circulant", "circuit_competition", "progress_measures"]
 
 
 def test_csvs_are_well_formed_and_join(workdir, ci_config, finished):
@@ -85,7 +85,10 @@ def test_csvs_are_well_formed_and_join(workdir, ci_config, finished):
         spectra = pd.read_csv(workdir / f"results/{op}/qk_circuit.csv")
         assert set(spectra["step"]) == {s for s in ci_config["checkpoints"]["extra_steps"] if s in steps}
         keys = pd.read_csv(workdir / f"results/{op}/key_frequencies.csv")
-        assert len(keys) >= 1 and keys["cumulative_fraction"].iloc[-1] >= ci_config["metrics"]["key_energy_fraction"]
+        assert set(keys["group"]) == {"multiplicative" if op in ("x×y", "x÷y") else "additive"}
+        assert sorted(keys["seed"].unique()) == sorted(ci_config["seeds"])
+        reached = keys.groupby("seed")["cumulative_fraction"].max()
+        assert (reached >= ci_config["metrics"]["key_energy_fraction"] - 1e-9).all()
 
 
 def test_summaries_link_existing_figures(workdir, ci_config, finished):
@@ -106,13 +109,16 @@ def test_grokking_summary_has_every_run(workdir, ci_config, finished):
         (op, seed) for op in ci_config["ops"] for seed in ci_config["seeds"])
 
 
-FIGURES = ["accuracy", "loss", "psd", "fourier_sparsity", "fourier_top_k", "qk_circuit_diagonal", "cosine",
+FIGURES = ["accuracy", "loss", "fourier_sparsity", "fourier_top_k", "qk_circuit_diagonal", "cosine",
            "gini_ipr", "phase_coherence", "group_representation", "intrinsic_dimension", "qk_effective_rank",
-           "agop_erank", "agop_circulant", "circuit_competition", *(f"effective_rank/{m}" for m in MATRICES)]
+           "agop_erank", "agop_circulant", "circuit_competition", "progress_measures",
+           *(f"effective_rank/{m}" for m in MATRICES)]
 
 
 def test_every_figure_is_a_png_and_a_pdf(workdir, ci_config, finished):
-    spectra = [f"qk_circuit/step{s}" for s in ci_config["checkpoints"]["extra_steps"] if s <= ci_config["steps"]]
+    extra = [s for s in ci_config["checkpoints"]["extra_steps"] if s <= ci_config["steps"]]
+    seeds = ci_config["seeds"]
+    spectra = [f"qk_circuit/seed{seed}/step{s}" for seed in seeds for s in extra] + [f"psd/seed{seed}" for seed in seeds]
     for op in ci_config["ops"]:
         figures = workdir / f"results/{op}/figures"
         for stem in FIGURES + spectra:

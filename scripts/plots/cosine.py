@@ -1,12 +1,14 @@
 #!/usr/bin/env python
-"""Mean cosine similarity of the embeddings of x and (x+1) mod p against the training step
-(mean ± std over seeds), with train and test accuracy on a twin axis."""
+"""Mean cosine similarity of the embeddings of neighbouring elements of the op's group (x and x+1
+mod p for x+y and x−y; x and g·x for x×y and x÷y) against the training step (mean ± std over
+seeds), with train and test accuracy on a twin axis."""
 
 import argparse
 
 import pandas as pd
 
 from grokflow.errors import run_main
+from grokflow.mechanism import table_group
 from grokflow.plotting import finish_against_step, new_figure, positive_steps, seed_band
 
 
@@ -18,7 +20,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     cosine, metrics = pd.read_csv(args.cosine), pd.read_csv(args.metrics)
     fig, ax = new_figure()
-    seed_band(ax, positive_steps(cosine), "cosine", label="$\\cos(E_x, E_{x+1})$")
+    label = {"additive": "$\\cos(E_x, E_{x+1})$", "multiplicative": "$\\cos(E_x, E_{gx})$"}
+    seed_band(ax, positive_steps(cosine), "cosine", label=label[table_group(cosine, args.cosine)])
     finish_against_step(fig, ax, "mean neighbour cosine similarity", metrics, args.output)
 
 

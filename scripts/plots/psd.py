@@ -1,18 +1,23 @@
 #!/usr/bin/env python
-"""Fourier power spectrum of the number embeddings over training: a frequency × step heatmap of
-each frequency's share of the power (frequency 0 included), mean over seeds; step 0 is dropped
-for the log10 step axis."""
+"""Fourier power spectrum of the number embeddings over training, one figure per seed (each seed
+grokks with its own frequencies, so seeds are never averaged): a frequency × step heatmap of
+each frequency's share of the power (frequency 0 included), over the op's group (x for x+y and
+x−y, log_g x for x×y and x÷y); step 0 is dropped for the log10 step axis. Written as
+OUTDIR/seed{seed}.png and .pdf."""
 
 import argparse
+from pathlib import Path
 
 from matplotlib.colors import Normalize
 import numpy as np
 import pandas as pd
 
 from grokflow.errors import GrokflowError, run_main
-from grokflow.plotting import log_step_axis, new_figure, positive_steps, save_figure
+from grokflow.mechanism import require_columns, table_group
+from grokflow.plotting import frequency_label, log_step_axis, new_figure, positive_steps, save_figure
 
 COLORMAP = "plasma"
+COLUMNS = ("seed", "step", "group", "frequency", "power_fraction")
 
 
 def geometric_edges(steps: np.ndarray) -> np.ndarray:
@@ -25,23 +30,32 @@ def geometric_edges(steps: np.ndarray) -> np.ndarray:
     return np.concatenate([[first], middles, [last]])
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--psd", required=True, help="results/{op}/psd.csv")
-    parser.add_argument("--output", required=True, help="figure PNG (a PDF is written beside it)")
-    args = parser.parse_args(argv)
-    psd = positive_steps(pd.read_csv(args.psd))
-    if psd.empty:
-        raise GrokflowError(f"{args.psd} has no rows with step > 0")
-    grid = psd.pivot_table(index="frequency", columns="step", values="power_fraction", aggfunc="mean")
+def plot_seed(rows: pd.DataFrame, group: str, png_path) -> None:
+    """One heatmap of a seed's power fractions: frequency against step."""
+    grid = rows.pivot_table(index="frequency", columns="step", values="power_fraction")
     steps, frequencies = grid.columns.to_numpy(dtype=float), grid.index.to_numpy(dtype=float)
     fig, ax = new_figure()
     mesh = ax.pcolormesh(geometric_edges(steps), np.append(frequencies - 0.5, frequencies[-1] + 0.5),
                          grid.to_numpy(), cmap=COLORMAP, norm=Normalize(vmin=0), shading="flat")
     log_step_axis(ax)
-    ax.set_ylabel("frequency $k$")
+    ax.set_ylabel(frequency_label(group))
     fig.colorbar(mesh, ax=ax, label="share of the embedding's Fourier power")
-    save_figure(fig, args.output)
+    save_figure(fig, png_path)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--psd", required=True, help="results/{op}/psd.csv")
+    parser.add_argument("--outdir", required=True, help="folder for seed{seed}.png and .pdf")
+    args = parser.parse_args(argv)
+    psd = pd.read_csv(args.psd)
+    require_columns(psd, COLUMNS, args.psd)
+    group = table_group(psd, args.psd)
+    psd = positive_steps(psd)
+    if psd.empty:
+        raise GrokflowError(f"{args.psd} has no rows with step > 0")
+    for seed, rows in psd.groupby("seed"):
+        plot_seed(rows, group, Path(args.outdir) / f"seed{seed}.png")
 
 
 if __name__ == "__main__":

@@ -33,9 +33,12 @@ CHECKPOINT_METRICS = [
     "group_representation",
     "intrinsic_dimension",
 ]
-METRIC_OPTIONS = {
-    "fourier_basis": f"--top-k {config['metrics']['fourier_top_k']}",
-    "group_representation": f"--rank-energy {config['metrics']['group_rank_energy']}",
+# The group the Fourier metrics read the numbers in (x×y, x÷y: multiplicative unless overridden).
+GROUP_OPTION = f"--fourier-group {config['metrics']['fourier_group']}"
+GROUP_AWARE_METRICS = [metric for metric in CHECKPOINT_METRICS if metric not in ("effective_rank", "intrinsic_dimension")]
+METRIC_OPTIONS = {metric: GROUP_OPTION for metric in GROUP_AWARE_METRICS} | {
+    "fourier_basis": f"{GROUP_OPTION} --top-k {config['metrics']['fourier_top_k']}",
+    "group_representation": f"{GROUP_OPTION} --rank-energy {config['metrics']['group_rank_energy']}",
 }
 # Figures of one table against step with accuracy: scripts/plots/{name}.py and its table flag.
 TABLE_FLAGS = {
@@ -45,10 +48,13 @@ TABLE_FLAGS = {
     "phase_coherence": "--phase",
     "group_representation": "--group",
     "circuit_competition": "--competition",
+    "progress_measures": "--progress",
 }
 # Tables the mechanism summary reads, and every CSV of an op.
-SUMMARY_TABLES = [*(name for name in CHECKPOINT_METRICS if name != "psd"), "agop_circulant", "circuit_competition"]
-OP_TABLES = ["metric", *CHECKPOINT_METRICS, "qk_circuit", "key_frequencies", "agop_circulant", "circuit_competition"]
+SUMMARY_TABLES = [*(name for name in CHECKPOINT_METRICS if name != "psd"), "agop_circulant", "circuit_competition",
+                  "progress_measures"]
+OP_TABLES = ["metric", *CHECKPOINT_METRICS, "qk_circuit", "key_frequencies", "agop_circulant", "circuit_competition",
+             "progress_measures"]
 
 
 def checkpoints_at(steps):
@@ -92,13 +98,20 @@ def gpus(device):
     return int(device.startswith("cuda"))
 
 
+def seed_figures(folder, steps=None):
+    """{folder}/seed{seed} figures of every seed, or {folder}/seed{seed}/step{step} ones at `steps`."""
+    if steps is None:
+        return [f"{folder}/seed{seed}" for seed in SEEDS]
+    return [f"{folder}/seed{seed}/step{step}" for seed in SEEDS for step in steps]
+
+
 def op_figures(op):
     """Every figure (PNG) of an op; each has a PDF beside it."""
     figures = [
-        "accuracy", "loss", "psd", "fourier_sparsity", "fourier_top_k", *TABLE_FLAGS,
+        "accuracy", "loss", "fourier_sparsity", "fourier_top_k", *TABLE_FLAGS,
         "intrinsic_dimension", "qk_effective_rank", "agop_erank", "agop_circulant",
         *(f"effective_rank/{matrix}" for matrix in MATRICES),
-        *(f"qk_circuit/step{step}" for step in SPECTRUM_STEPS),
+        *seed_figures("psd"), *seed_figures("qk_circuit", SPECTRUM_STEPS),
     ]
     return [f"results/{op}/figures/{name}.png" for name in figures]
 

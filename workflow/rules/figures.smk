@@ -71,12 +71,13 @@ rule metric_figure:
 
 
 rule qk_circuit_spectrum:
-    """One 2-D spectrum heatmap of the QK circuit per extra step."""
+    """One 2-D spectrum heatmap of the layer-0 QK circuit per seed and extra step, on one colour scale."""
     input:
         spectra="results/{op}/qk_circuit.csv",
         script="scripts/plots/qk_circuit_spectrum.py",
     output:
-        expand("results/{{op}}/figures/qk_circuit/step{step}{ext}", step=SPECTRUM_STEPS, ext=(".png", ".pdf")),
+        expand("results/{{op}}/figures/{figure}{ext}", figure=seed_figures("qk_circuit", SPECTRUM_STEPS),
+               ext=(".png", ".pdf")),
     params:
         outdir="results/{op}/figures/qk_circuit",
     log:
@@ -92,13 +93,14 @@ rule qk_circuit_spectrum:
 
 
 rule psd_heatmap:
-    """W_E's Fourier power per frequency (rows) against step (columns)."""
+    """W_E's Fourier power per frequency (rows) against step (columns), one figure per seed."""
     input:
         psd="results/{op}/psd.csv",
         script="scripts/plots/psd.py",
     output:
-        png="results/{op}/figures/psd.png",
-        pdf="results/{op}/figures/psd.pdf",
+        expand("results/{{op}}/figures/{figure}{ext}", figure=seed_figures("psd"), ext=(".png", ".pdf")),
+    params:
+        outdir="results/{op}/figures/psd",
     log:
         "results/logs/figures/psd/{op}.log",
     threads: 1
@@ -108,7 +110,7 @@ rule psd_heatmap:
     conda:
         ENV
     shell:
-        "python {input.script:q} --psd {input.psd:q} --output {output.png:q} > {log:q} 2>&1"
+        "python {input.script:q} --psd {input.psd:q} --outdir {params.outdir:q} > {log:q} 2>&1"
 
 
 rule fourier_basis_figures:

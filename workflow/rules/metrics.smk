@@ -22,12 +22,14 @@ rule checkpoint_metric:
 
 
 rule qk_circuit:
-    """2-D Fourier spectrum of W_E W_Q W_Kᵀ W_Eᵀ at the config's extra steps."""
+    """2-D Fourier spectrum over the op's group of layer 0's W_E W_Q W_Kᵀ W_Eᵀ at the config's extra steps."""
     input:
         checkpoints=checkpoints_at(SPECTRUM_STEPS),
         script="scripts/metrics/qk_circuit.py",
     output:
         "results/{op}/qk_circuit.csv",
+    params:
+        options=GROUP_OPTION,
     log:
         "results/logs/qk_circuit/{op}.log",
     threads: 1
@@ -37,7 +39,7 @@ rule qk_circuit:
     conda:
         ENV
     shell:
-        "python {input.script:q} {input.checkpoints:q} --output {output:q} > {log:q} 2>&1"
+        "python {input.script:q} {input.checkpoints:q} {params.options} --output {output:q} > {log:q} 2>&1"
 
 
 rule agop_circulant:
@@ -50,6 +52,7 @@ rule agop_circulant:
         "results/{op}/agop_circulant.csv",
     params:
         samples=config["metrics"]["agop_samples"],
+        options=GROUP_OPTION,
     log:
         "results/logs/agop_circulant/{op}.log",
     threads: 1
@@ -60,11 +63,11 @@ rule agop_circulant:
         ENV
     shell:
         "python {input.script:q} {input.checkpoints:q} --metrics {input.metrics:q} --samples {params.samples} "
-        "--output {output:q} > {log:q} 2>&1"
+        "{params.options} --output {output:q} > {log:q} 2>&1"
 
 
 rule circuit_competition:
-    """Share of W_E's and W_U's norm in the key-frequency Fourier subspace and the memorisation subspace."""
+    """Share of W_E's and W_U's norm in each seed's key-frequency Fourier subspace and the memorisation subspace."""
     input:
         checkpoints=checkpoints_at(SCHEDULE),
         key_frequencies="results/{op}/key_frequencies.csv",
@@ -73,7 +76,7 @@ rule circuit_competition:
         "results/{op}/circuit_competition.csv",
     params:
         options=(
-            f"--frequencies {config['metrics']['competition_frequencies']} "
+            f"{GROUP_OPTION} --frequencies {config['metrics']['competition_frequencies']} "
             f"--memo-samples {config['metrics']['memo_samples']} --memo-rank {config['metrics']['memo_rank']}"
         ),
     log:
@@ -90,7 +93,7 @@ rule circuit_competition:
 
 
 rule key_frequencies:
-    """The frequencies that carry most of W_E's Fourier power at the end of training."""
+    """Each seed's frequencies that carry most of its W_E's Fourier power at the end of training."""
     input:
         checkpoints=checkpoints_at(SCHEDULE[-1:]),
         script="scripts/metrics/key_frequencies.py",
@@ -98,6 +101,7 @@ rule key_frequencies:
         "results/{op}/key_frequencies.csv",
     params:
         energy=config["metrics"]["key_energy_fraction"],
+        options=GROUP_OPTION,
     log:
         "results/logs/key_frequencies/{op}.log",
     threads: 1
@@ -107,5 +111,28 @@ rule key_frequencies:
     conda:
         ENV
     shell:
-        "python {input.script:q} {input.checkpoints:q} --energy-fraction {params.energy} "
+        "python {input.script:q} {input.checkpoints:q} --energy-fraction {params.energy} {params.options} "
         "--output {output:q} > {log:q} 2>&1"
+
+
+rule progress_measures:
+    """Restricted and excluded loss (Nanda et al. 2023) of every checkpoint, from each seed's key frequencies."""
+    input:
+        checkpoints=checkpoints_at(SCHEDULE),
+        key_frequencies="results/{op}/key_frequencies.csv",
+        script="scripts/metrics/progress_measures.py",
+    output:
+        "results/{op}/progress_measures.csv",
+    params:
+        options=GROUP_OPTION,
+    log:
+        "results/logs/progress_measures/{op}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} {input.checkpoints:q} --key-frequencies {input.key_frequencies:q} "
+        "{params.options} --output {output:q} > {log:q} 2>&1"

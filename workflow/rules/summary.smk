@@ -9,6 +9,7 @@ rule mechanism_summary:
     output:
         "results/{op}/summary.md",
     params:
+        modulus=config["modulus"],
         tables=lambda wildcards, input: " ".join(
             shlex.quote(f"{name}={path}") for name, path in zip(SUMMARY_TABLES, input.tables)
         ),
@@ -23,7 +24,7 @@ rule mechanism_summary:
     shell:
         "python {input.script:q} --op {wildcards.op:q} --metrics {input.metrics:q} "
         "--key-frequencies {input.key_frequencies:q} --tables {params.tables} "
-        "--figures {input.figures:q} --output {output:q} > {log:q} 2>&1"
+        "--figures {input.figures:q} --modulus {params.modulus} --output {output:q} > {log:q} 2>&1"
 
 
 rule mechanism_summary_all:
