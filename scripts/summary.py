@@ -1,8 +1,10 @@
 #!/usr/bin/env python
-"""Mechanism summary of one op as markdown, generated from its CSVs: memorisation and grokking
-steps per seed, the key frequencies, the headline series (before grokking, at grokking, at the
-end, step of largest change) of every metric table given, and links to the figures (relative to
-the output's folder). Tables are given as NAME=CSV; a headline table not given is skipped."""
+"""Mechanism summary of one op as markdown, generated from its CSVs: the group its Fourier metrics
+read the numbers in, memorisation and grokking steps and the loss spikes after grokking per seed,
+each seed's key frequencies, the headline series (at initialisation, before grokking, at grokking,
+at the end, beside their random baseline, with the step, size and phase of the largest change) of
+every metric table given, and links to the figures (relative to the output's folder). Tables are
+given as NAME=CSV; a headline table not given is skipped."""
 
 import argparse
 
@@ -30,6 +32,8 @@ def main(argv=None) -> None:
     parser.add_argument("--tables", nargs="+", type=table_argument, default=[], metavar="NAME=CSV",
                         help=f"metric tables; NAME is one of {', '.join(TABLE_NAMES)}")
     parser.add_argument("--figures", nargs="+", default=[], metavar="PNG", help="figures to link")
+    parser.add_argument("--modulus", type=int, default=None,
+                        help="p, to name the primitive root of a multiplicative group (optional)")
     parser.add_argument("--output", required=True, help="results/{op}/summary.md")
     args = parser.parse_args(argv)
     names = [name for name, _ in args.tables]
@@ -38,7 +42,7 @@ def main(argv=None) -> None:
     require_files(args.figures, "figure")
     tables = {name: pd.read_csv(path) for name, path in args.tables}
     markdown = op_summary(args.op, pd.read_csv(args.metrics), pd.read_csv(args.key_frequencies), tables,
-                          args.figures, args.output)
+                          args.figures, args.output, args.modulus)
     write_markdown(markdown, args.output)
 
 

@@ -31,7 +31,7 @@ def group_table():
     orth_defect: 3 before step 50, 1 from it."""
     rows = [{"seed": seed, "step": step,
              "residual": (100.0 if step == 0 else step_change(step, 500, 0.5, 0.1)) + 0.01 * seed,
-             "orth_defect": step_change(step, 50, 3.0, 1.0), "rank": 4}
+             "orth_defect": step_change(step, 50, 3.0, 1.0), "rank": 4, "heldout_residual": 0.5}
             for seed in MEMORISED for step in STEPS]
     return pd.DataFrame(rows)
 
@@ -50,14 +50,16 @@ def erank_table():
 def qk_table():
     """Saved at a few steps only; the head −1 rows are 0.2 then 0.9 from step 500."""
     rows = [{"seed": seed, "step": step, "layer": 0, "head": head,
-             "diagonal_fraction": step_change(step, 500, 0.2, 0.9) if head == -1 else 0.0}
+             "diagonal_fraction": step_change(step, 500, 0.2, 0.9) if head == -1 else 0.0, "random_baseline": 0.0625}
             for seed in MEMORISED for step in (0, 100, 500, 1000) for head in (-1, 0)]
     return pd.DataFrame(rows)
 
 
-def key_frequency_table():
-    return pd.DataFrame({"rank": [2, 1], "frequency": [11, 4], "power_fraction": [0.3, 0.5],
-                         "cumulative_fraction": [0.8, 0.5]})
+def key_frequency_table(group="additive"):
+    """Seed 0: k = 4 then 11; seed 1: k = 7; seed 2: k = 2, 3."""
+    return pd.DataFrame({"group": group, "seed": [0, 0, 1, 2, 2], "rank": [2, 1, 1, 1, 2],
+                         "frequency": [11, 4, 7, 2, 3], "power_fraction": [0.3, 0.5, 0.9, 0.6, 0.3],
+                         "cumulative_fraction": [0.8, 0.5, 0.9, 0.6, 0.9]})
 
 
 def landmarks():
@@ -118,8 +120,11 @@ def test_markdown_has_steps_frequencies_table_and_relative_figure_links(tmp_path
     for seed in MEMORISED:
         assert f"| {seed} | {MEMORISED[seed]} | {GROKKED[seed]} |" in markdown
     assert "memorisation step 20, grokking step 500" in markdown
-    assert markdown.index("| 1 | 4 |") < markdown.index("| 2 | 11 |")  # key frequencies by rank
-    assert "| residual(W_E shift) | 0.51 (step 20) | 0.11 (step 500) | 0.11 (step 1000) | 500 |" in markdown
+    assert "| 0 | 4, 11 | 2 | 0.800 |" in markdown and "| 1 | 7 | 1 | 0.900 |" in markdown  # each seed's own
+    assert "| heldout_residual(W_E shift) | 0.5 (step 0) |" in markdown and "| none |" in markdown  # flat
+    assert ("| residual(W_E shift) | 100 (step 0) | 0.51 (step 20) | 0.11 (step 500) | 0.11 (step 1000) | — "
+            "| 500: 0.4 (at grokking) |") in markdown
+    assert "additive: the Fourier metrics read the numbers as Z_p" in markdown
     assert "erank(W_E)" not in markdown  # a table not given is skipped
     assert "(figures/accuracy.png)" in markdown and "(figures/effective_rank/W_E.png)" in markdown
     assert str(tmp_path) not in markdown
@@ -162,7 +167,7 @@ def test_summary_scripts_write_linked_markdown(repo, tmp_path):
     assert done.returncode == 0, done.stderr
     markdown = (tmp_path / "summary.md").read_text(encoding="utf-8")
     assert "[x+y](x+y/summary.md)" in markdown and "[x×y](x×y/summary.md)" in markdown
-    assert "| x+y | 0, 1, 2 | 10, 20, 20 | 200, 500, 1000 | 4, 11 |" in markdown
+    assert "| x+y | additive | 0, 1, 2 | 10, 20, 20 | 200, 500, 1000 | 0, 0, 0 | 0: 4, 11; 1: 7; 2: 2, 3 |" in markdown
     assert "| 200, —, 1000 |" in markdown
 
 
@@ -180,3 +185,32 @@ def test_all_ops_summary_needs_aligned_lists(tmp_path):
     with pytest.raises(ValueError):
         all_ops_summary(["x+y", "x-y"], [metrics_frame()], [key_frequency_table()], [tmp_path / "s.md"],
                         tmp_path / "summary.md")
+
+
+def test_baselines_and_phases_of_the_headline_series():
+    summary = headline_summaries({"qk_circuit_diagonal": qk_table()}, landmarks())["diagonal_fraction(layer 0 QK)"]
+    assert summary["baseline"] == pytest.approx(0.0625) and summary["initial"] == (0.0, pytest.approx(0.2))
+    assert summary["largest_change"] == pytest.approx(0.7) and summary["phase"] == "at grokking"
+    marks = landmarks()
+    assert [marks.phase(step) for step in (20, 100, 450, 600, 1000)] == [
+        "by memorisation", "between memorisation and grokking", "at grokking", "at grokking", "after grokking"]
+    with pytest.raises(GrokflowError, match="random_baseline"):
+        headline_summaries({"qk_circuit_diagonal": qk_table().drop(columns="random_baseline")}, landmarks())
+
+
+def test_spikes_after_grokking_are_listed_with_their_steps():
+    metrics = metrics_frame()
+    dips = (metrics["seed"] == 0) & metrics["step"].isin([500, 1000])  # seed 0 grokked at 200, then dips
+    metrics.loc[dips, "test_acc"] = [0.4, 0.85]
+    markdown = op_summary("x×y", metrics, key_frequency_table("multiplicative"), {}, [], "summary.md", modulus=31)
+    assert "500–1000 (test acc 0.4 at 500, not recovered by the last checkpoint)" in markdown
+    assert "multiplicative: the Fourier metrics read the nonzero numbers in discrete-log order x = gⁱ (g = 3" in markdown
+    all_ops = all_ops_summary(["x×y"], [metrics], [key_frequency_table("multiplicative")], ["x/summary.md"],
+                              "summary.md")
+    assert "| x×y | multiplicative | 0, 1, 2 | 10, 20, 20 | 200, 500, 1000 | 1, 0, 0 |" in all_ops
+
+
+def test_mixed_groups_are_refused():
+    mixed = key_frequency_table().assign(group=["additive"] * 4 + ["multiplicative"])
+    with pytest.raises(GrokflowError, match="group column"):
+        op_summary("x+y", metrics_frame(), mixed, {}, [], "summary.md")
