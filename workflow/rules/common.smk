@@ -35,7 +35,9 @@ CHECKPOINT_METRICS = [
 ]
 # The group the Fourier metrics read the numbers in (x×y, x÷y: multiplicative unless overridden).
 GROUP_OPTION = f"--fourier-group {config['metrics']['fourier_group']}"
-GROUP_AWARE_METRICS = [metric for metric in CHECKPOINT_METRICS if metric not in ("effective_rank", "intrinsic_dimension")]
+GROUP_AWARE_METRICS = [
+    metric for metric in CHECKPOINT_METRICS if metric not in ("effective_rank", "intrinsic_dimension")
+]
 METRIC_OPTIONS = {metric: GROUP_OPTION for metric in GROUP_AWARE_METRICS} | {
     "fourier_basis": f"{GROUP_OPTION} --top-k {config['metrics']['fourier_top_k']}",
     "group_representation": f"{GROUP_OPTION} --rank-energy {config['metrics']['group_rank_energy']}",
