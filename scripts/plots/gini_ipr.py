@@ -8,7 +8,7 @@ import argparse
 import pandas as pd
 
 from grokflow.errors import run_main
-from grokflow.plotting import (PALETTE, accuracy_twin, combined_legend, log_step_axis, new_figure,
+from grokflow.plotting import (PALETTE, accuracy_twin, combined_legend, log_seed_band, log_step_axis, new_figure,
                                positive_steps, save_figure, seed_band, third_axis)
 
 VARIANT_STYLES = {"per_dimension": ("-", "per dimension"), "flattened": ("--", "flattened")}
@@ -22,7 +22,7 @@ def plot(gini_ipr: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
     for variant, (linestyle, name) in VARIANT_STYLES.items():
         rows = positive_steps(gini_ipr[gini_ipr["variant"] == variant])
         seed_band(ax, rows, "gini", color=GINI_COLOR, linestyle=linestyle, label=f"Gini, {name}")
-        seed_band(ipr_axis, rows, "ipr", color=IPR_COLOR, linestyle=linestyle, label=f"IPR, {name}")
+        log_seed_band(ipr_axis, rows, "ipr", color=IPR_COLOR, linestyle=linestyle, label=f"IPR, {name}")
     log_step_axis(ax)
     ax.set_ylabel("Gini index of the power spectrum", color=GINI_COLOR)
     ipr_axis.set_yscale("log")

@@ -1,22 +1,24 @@
 #!/usr/bin/env python
-"""Grokking curves of one op: accuracy and loss (train and test, mean ± std over seeds)
-against the training step, one figure each (PNG + PDF beside it)."""
+"""Grokking curves of one op: accuracy (train and test, mean ± std over seeds) and loss (geometric
+mean, band of ± one std of log10 loss) against the training step, one figure each (PNG + PDF
+beside it)."""
 
 import argparse
 
 import pandas as pd
 
 from grokflow.errors import run_main
-from grokflow.plotting import (ACCURACY_COLORS, combined_legend, log_step_axis,
-                               new_figure, positive_steps, save_figure, seed_band)
+from grokflow.plotting import (ACCURACY_COLORS, combined_legend, log_seed_band, log_step_axis, new_figure,
+                               positive_steps, save_figure, seed_band)
 
 
 def plot_curves(metrics: pd.DataFrame, kind: str, png_path: str) -> None:
     """kind is 'acc' or 'loss'; loss is drawn on a log y axis."""
     fig, ax = new_figure()
+    band = log_seed_band if kind == "loss" else seed_band
     for split in ("train", "test"):
-        seed_band(ax, positive_steps(metrics), f"{split}_{kind}", color=ACCURACY_COLORS[f"{split}_acc"],
-                  linestyle="--" if split == "train" else "-", label=split)
+        band(ax, positive_steps(metrics), f"{split}_{kind}", color=ACCURACY_COLORS[f"{split}_acc"],
+             linestyle="--" if split == "train" else "-", label=split)
     log_step_axis(ax)
     if kind == "loss":
         ax.set_yscale("log")

@@ -3,7 +3,8 @@
 One axes per file, PNG (200 dpi) and PDF, no titles or panel letters, the Okabe–Ito palette
 (readable with colour-vision deficiencies), DejaVu Sans (ships with matplotlib, so every machine
 draws the same glyphs), training step on a log10 axis with 10ⁿ ticks, accuracy on a twin axis,
-and seed variation as a light, smoothed mean ± std band.
+and seed variation as a light mean ± std band around the mean line (geometric on log axes:
+log_seed_band), with the seeds themselves drawn thinly when there are fewer than three.
 """
 
 from pathlib import Path
@@ -42,6 +43,7 @@ plt.rcParams.update(STYLE)
 GROUP_VARIABLES = {"additive": "$x$", "multiplicative": r"$\log_g x$"}
 BASELINE_STYLE = {"linestyle": ":", "linewidth": 1.0}
 LOG_FLOOR = 1e-12
+SEED_LINES_BELOW = 3
 
 
 def frequency_label(group: str, symbol: str = "k", what: str = "frequency") -> str:
@@ -85,18 +87,25 @@ def positive_steps(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["step"] > 0]
 
 
-def seed_band(ax, frame: pd.DataFrame, y: str, x: str = "step", smooth: int = 5, **line_kwargs):
-    """Mean over seeds as a line, mean ± std as a light band smoothed over `smooth` points.
+def seed_band(ax, frame: pd.DataFrame, y: str, x: str = "step", **line_kwargs):
+    """Mean over seeds as a line, mean ± std over seeds as a light band around that same line, at
+    every x (no smoothing, so the line never leaves its band); with fewer than SEED_LINES_BELOW
+    seeds, each seed also as a thin line, since a std of two values says little.
 
     `frame` holds one row per (seed, x); the band is drawn only where there are ≥ 2 seeds.
     """
     stats = frame.groupby(x)[y].agg(["mean", "std"]).sort_index()
     (line,) = ax.plot(stats.index, stats["mean"], **line_kwargs)
-    if frame["seed"].nunique() > 1:
-        window = dict(window=smooth, center=True, min_periods=1)
-        mean = stats["mean"].rolling(**window).mean()
-        std = stats["std"].fillna(0).rolling(**window).mean()
-        ax.fill_between(stats.index, mean - std, mean + std, color=line.get_color(), alpha=0.18, lw=0)
+    seeds = frame["seed"].nunique()
+    if seeds > 1:
+        std = stats["std"].fillna(0)
+        ax.fill_between(stats.index, stats["mean"] - std, stats["mean"] + std, color=line.get_color(), alpha=0.18,
+                        lw=0)
+    if 1 < seeds < SEED_LINES_BELOW:
+        for _, rows in frame.groupby("seed"):
+            rows = rows.sort_values(x)
+            ax.plot(rows[x], rows[y], color=line.get_color(), linewidth=0.5, alpha=0.45,
+                    linestyle=line_kwargs.get("linestyle", "-"))
     return line
 
 
