@@ -130,10 +130,14 @@ def value_near(series: pd.Series, step: float) -> tuple[float, float]:
     return float(nearest), float(series[nearest])
 
 
-def largest_change_step(series: pd.Series) -> float:
-    """The step t_j > 0 with the largest |m(t_j) − m(t_{j−1})| over checkpoints with step > 0."""
+def largest_change(series: pd.Series) -> tuple[float, float]:
+    """(step t_j, size) of the largest |m(t_j) − m(t_{j−1})| over checkpoints with step > 0; the
+    step is NaN for a flat series (size 0) and both are NaN for fewer than two checkpoints."""
     change = series[series.index > 0].diff().abs().dropna()
-    return float(change.idxmax()) if change.notna().any() else math.nan
+    if not change.notna().any():
+        return math.nan, math.nan
+    size = float(change.max())
+    return (float(change.idxmax()) if size > 0 else math.nan), size
 
 
 @dataclass(frozen=True)
@@ -162,19 +166,12 @@ class Landmarks:
         return "after grokking"
 
 
-def largest_change(series: pd.Series) -> float:
-    """The largest |m(t_j) − m(t_{j−1})| over checkpoints with step > 0 (NaN for < 2 of them)."""
-    change = series[series.index > 0].diff().abs().dropna()
-    return float(change.max()) if change.notna().any() else math.nan
-
-
 def series_summary(series: pd.Series, landmarks: Landmarks, baseline: float = math.nan) -> dict:
     """(step, value) at initialisation, before grokking, at grokking and at the end; the random
     baseline; the step, size and phase of the largest change."""
     first = (float(series.index[0]), float(series.iloc[0])) if len(series) else (math.nan, math.nan)
     last = (float(series.index[-1]), float(series.iloc[-1])) if len(series) else (math.nan, math.nan)
-    size = largest_change(series)
-    change_step = largest_change_step(series) if size > 0 else math.nan  # a flat series has no such step
+    change_step, size = largest_change(series)
     return {
         "initial": first,
         "before": value_near(series, landmarks.memorised_step),
@@ -298,7 +295,8 @@ def change_text(summary: dict) -> str:
     """'step: size (phase)' of a series' largest change, or 'none' for a flat series."""
     if math.isnan(summary["largest_change_step"]):
         return "none" if summary["largest_change"] == 0 else MISSING
-    return f"{format_step(summary['largest_change_step'])}: {format_number(summary['largest_change'])} ({summary['phase']})"
+    step, size = format_step(summary["largest_change_step"]), format_number(summary["largest_change"])
+    return f"{step}: {size} ({summary['phase']})"
 
 
 def headline_section(summaries: dict[str, dict]) -> str:
