@@ -30,11 +30,10 @@ columns) and memo_baseline = R/(n·d). A share means structure only where it sta
 baseline: at initialisation the Fourier share of all 15 frequencies of n = 31 is 30/31.
 """
 
-from collections.abc import Sequence
 import torch
 from torch.func import functional_call, grad, vmap
 
-from .fourier import fourier_basis, number_embeddings, number_unembeddings
+from .fourier import fourier_rows, number_embeddings, number_unembeddings
 from .groups import NumberGroup, chunk_group
 from .key_frequencies import read_key_frequencies, seed_frequencies
 from .model_access import checkpoint_model, checkpoint_split
@@ -44,15 +43,6 @@ MEMO_SEED = 0
 MEMO_SAMPLES = 64
 MEMO_RANK = 8
 RANK_TOLERANCE = 1e-10
-
-
-def fourier_rows(p: int, frequencies: Sequence[int] | None) -> torch.Tensor:
-    """B_K (r × p): the real Fourier basis rows of the given frequencies (None: every k ≠ 0)."""
-    basis, row_frequencies = fourier_basis(p)
-    wanted = row_frequencies != 0
-    if frequencies is not None:
-        wanted &= torch.isin(row_frequencies, torch.tensor(list(frequencies), dtype=row_frequencies.dtype))
-    return basis[wanted]
 
 
 def fourier_projection(matrices: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:

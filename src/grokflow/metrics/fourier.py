@@ -9,6 +9,7 @@ k = 1 … ⌊(n−1)/2⌋ (and (−1)^i/√n when n is even). Reference: Nanda e
 measures for grokking via mechanistic interpretability".
 """
 
+from collections.abc import Sequence
 import math
 
 import torch
@@ -44,6 +45,15 @@ def fourier_basis(p: int) -> tuple[torch.Tensor, torch.Tensor]:
         rows.append(torch.cos(math.pi * x) / math.sqrt(p))
         freqs.append(p // 2)
     return torch.stack(rows), torch.tensor(freqs)
+
+
+def fourier_rows(p: int, frequencies: Sequence[int] | None) -> torch.Tensor:
+    """The rows of fourier_basis(p) whose frequency is in `frequencies`, in basis order (None:
+    every frequency k ≠ 0, i.e. all but the constant row)."""
+    basis, row_frequencies = fourier_basis(p)
+    if frequencies is None:
+        return basis[row_frequencies != 0]
+    return basis[torch.isin(row_frequencies, torch.tensor(list(frequencies), dtype=row_frequencies.dtype))]
 
 
 def power_per_frequency(matrix: torch.Tensor) -> torch.Tensor:

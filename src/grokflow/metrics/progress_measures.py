@@ -52,7 +52,7 @@ import torch.nn.functional as F
 
 from ..data import all_pairs
 from ..errors import GrokflowError
-from .fourier import fourier_basis
+from .fourier import fourier_rows
 from .groups import ADDITIVE, MULTIPLICATIVE, MULTIPLICATIVE_OPS, NumberGroup, chunk_group
 from .key_frequencies import read_key_frequencies, seed_frequencies
 from .model_access import checkpoint_model, checkpoint_split
@@ -120,9 +120,7 @@ def key_directions(answer: torch.Tensor, n: int, frequencies: Sequence[int]) -> 
     if bad:
         raise GrokflowError(f"key frequencies {bad} are outside 1 … {n // 2} of a group of order {n}; "
                             "rerun key_frequencies for this p and group")
-    basis, row_frequencies = fourier_basis(n)
-    wanted = torch.isin(row_frequencies, torch.tensor([0, *frequencies], dtype=row_frequencies.dtype))
-    directions = basis[wanted][:, answer].T
+    directions = fourier_rows(n, [0, *frequencies])[:, answer].T
     q, r = torch.linalg.qr(directions)
     if (r.diagonal().abs() < 1e-9 * math.sqrt(len(answer))).any():
         raise GrokflowError(f"the directions of key frequencies {list(frequencies)} are linearly dependent "
