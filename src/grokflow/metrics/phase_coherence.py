@@ -20,8 +20,8 @@ over the columns with a finite R²; its slope is NaN.
 What it cannot see: R² asks whether a column is one bump localised in x (a phase linear in k).
 A grokked model embeds x on circles (Nanda et al. 2023): each column is a sum of a few
 cos(2πkx/n + θ_k) with phases θ_k that are arbitrary and unrelated across k, so its unwrapped
-phase over the few strong k is no line, and R² stays where a random embedding has it (about 0.5
-on the quick run, before and after grokking). Phase coherence therefore measures localisation in
+phase over the few strong k is no line, and R² need not move from where a random embedding has
+it when the model groks. Phase coherence therefore measures localisation in
 the number line, not Fourier structure; read the Fourier metrics (fourier_basis, gini_ipr,
 key_frequencies) for that.
 """
