@@ -122,7 +122,7 @@ def test_logits_function_is_the_model():
 def test_compiled_chains_equal_the_eager_chains():
     """torch.compile fuses the step's kernels; the chains stay the same up to float rounding."""
     points = tiny_points(2)
-    sampler = make_sampler("psgld", SamplerSettings(gamma=10.0))
+    sampler = make_sampler("sgld", SamplerSettings(gamma=10.0))
     eager = run_chains(cross_entropy_loss(CFG), sampler, points, SETTINGS)
     compiled = run_chains(cross_entropy_loss(CFG), sampler, points, SETTINGS, compiled=True)
     torch.testing.assert_close(compiled.losses, eager.losses, rtol=1e-10, atol=1e-12)

@@ -7,9 +7,10 @@ import torch
 
 from grokflow.slt.engine import ChainSettings, Points, run_chains
 from grokflow.slt.llc import chain_llc, summarize, thermodynamic_lambda
-from grokflow.slt.samplers import METHODS, SamplerSettings, langevin_step, make_sampler
+from grokflow.slt.samplers import INTEGRATORS, METHODS, SamplerSettings, langevin_proposal, make_sampler
 
-SETTINGS = SamplerSettings(gamma=3.0, psgld_decay=0.9, psgld_lambda=1e-3, rsgld_delta=0.01, sisgld_eps=0.5)
+SETTINGS = SamplerSettings(gamma=3.0, psgld_decay=0.9, psgld_lambda=1e-3, rsgld_delta=0.01, sisgld_eps=0.5,
+                           integrator="euler")
 
 
 def fixed_inputs():
@@ -99,13 +100,53 @@ def test_sisgld_noise_std_grows_linearly_with_the_tensor_scale():
             assert ratio.item() == pytest.approx(scale, rel=0.02)
 
 
-def test_langevin_step_without_preconditioner_is_sgld():
-    w, w0, grads, noise = fixed_inputs()
+def test_identity_preconditioner_is_sgld():
+    w, w0, grads, _ = fixed_inputs()
     one = torch.ones((), dtype=torch.float64)
+    for exact in (True, False):
+        for name in w:
+            with_one = langevin_proposal(w[name], grads[name], w0[name], EPS, NBETA, 3.0, precondition=one, exact=exact)
+            plain = langevin_proposal(w[name], grads[name], w0[name], EPS, NBETA, 3.0, exact=exact)
+            for a, b in zip(with_one, plain):
+                torch.testing.assert_close(a, b)
+
+
+def test_exact_localisation_is_the_ornstein_uhlenbeck_solution():
+    """Without a loss gradient, the step is the OU transition: mean w₀ + e^{−εγD/2}(w − w₀),
+    variance (1 − e^{−εγD})/γ; with one, the frozen force adds (1 − e^{−x})/x · ε f."""
+    w, w0, grads, _ = fixed_inputs()
+    gamma, d = 1e4, torch.tensor(0.3, dtype=torch.float64)
+    decay = math.exp(-EPS.item() * gamma * d.item() / 2)
     for name in w:
-        torch.testing.assert_close(
-            langevin_step(w[name], grads[name], w0[name], noise[name], EPS, NBETA, 3.0, precondition=one),
-            langevin_step(w[name], grads[name], w0[name], noise[name], EPS, NBETA, 3.0))
+        mean, std = langevin_proposal(w[name], 0 * grads[name], w0[name], EPS, NBETA, gamma, precondition=d)
+        torch.testing.assert_close(mean, w0[name] + decay * (w[name] - w0[name]))
+        torch.testing.assert_close(std, torch.full_like(std, math.sqrt((1 - decay**2) / gamma)))
+        forced, _ = langevin_proposal(w[name], grads[name], w0[name], EPS, NBETA, gamma, precondition=d)
+        x = EPS * gamma * d / 2
+        torch.testing.assert_close(forced - mean, -(1 - decay) / x * EPS * 0.5 * NBETA * d * grads[name])
+
+
+def test_exact_step_agrees_with_the_euler_step_to_first_order_in_epsilon():
+    """The two integrators differ by O(ε²) in the mean and O(ε²) in the variance: halving ε
+    quarters the difference."""
+    w, w0, grads, _ = fixed_inputs()
+    gaps = []
+    for eps in (1e-3, 5e-4):
+        epsilon = torch.tensor(eps, dtype=torch.float64)
+        exact = langevin_proposal(w["a"], grads["a"], w0["a"], epsilon, NBETA, 30.0, exact=True)
+        euler = langevin_proposal(w["a"], grads["a"], w0["a"], epsilon, NBETA, 30.0, exact=False)
+        gaps.append([(a - b).abs().max().item() for a, b in ((exact[0], euler[0]), (exact[1] ** 2, euler[1] ** 2))])
+    for big, small in zip(*gaps):
+        assert small / big == pytest.approx(0.25, rel=0.02)
+
+
+def test_exact_step_is_stable_where_the_euler_localisation_explodes():
+    """ε γ = 10 > 4: the Euler step overshoots w₀ and grows; the exact step contracts towards it."""
+    w, w0, grads, _ = fixed_inputs()
+    epsilon = torch.tensor(1.0, dtype=torch.float64)
+    for exact, grows in ((False, True), (True, False)):
+        mean, _ = langevin_proposal(w["b"], 0 * grads["b"], w0["b"], epsilon, NBETA, 10.0, exact=exact)
+        assert ((mean - w0["b"]).norm() > (w["b"] - w0["b"]).norm()) == grows
 
 
 # A regular model: linear regression y = x·w* + N(0, σ²), loss = Gaussian NLL per sample; at the
@@ -115,7 +156,8 @@ NBETA_REGULAR = N / math.log(N)
 # Per-sampler step sizes: ε · D · nβ · h / 4 ≈ 0.01–0.02 (small discretisation bias), with D the
 # preconditioner's typical size on this problem; the localisation γ = 1 is ≪ nβ h ≈ 145.
 REGULAR_EPS = {"sgld": 2e-4, "psgld": 2e-5, "rsgld": 1e-4, "sisgld": 1.5e-5}
-REGULAR_SETTINGS = SamplerSettings(gamma=1.0, psgld_decay=0.999, psgld_lambda=1e-5, rsgld_delta=1e-4, sisgld_eps=1e-4)
+REGULAR_SETTINGS = {integrator: SamplerSettings(gamma=1.0, psgld_decay=0.999, psgld_lambda=1e-5, rsgld_delta=1e-4,
+                                                sisgld_eps=1e-4, integrator=integrator) for integrator in INTEGRATORS}
 CHAINS, STEPS, BURNIN = 16, 1500, 300
 
 
@@ -142,18 +184,41 @@ def regression_points(regression, epsilon, nbetas):
                   as_tensor([epsilon] * k), as_tensor(nbetas))
 
 
-def regular_llc(regression, method, nbetas):
-    points = regression_points(regression, REGULAR_EPS[method], nbetas)
-    run = run_chains(regression_loss, make_sampler(method, REGULAR_SETTINGS), points,
-                     ChainSettings(chains=CHAINS, steps=STEPS, batch_size=BATCH, seed=3))
+def regular_llc(regression, method, nbetas, settings=REGULAR_SETTINGS["exact"], epsilon=None, batch=BATCH):
+    points = regression_points(regression, epsilon or REGULAR_EPS[method], nbetas)
+    run = run_chains(regression_loss, make_sampler(method, settings), points,
+                     ChainSettings(chains=CHAINS, steps=STEPS, batch_size=batch, seed=3))
     return chain_llc(run.excess, points.nbeta, BURNIN)
 
 
+@pytest.mark.parametrize("integrator", INTEGRATORS)
 @pytest.mark.parametrize("method", METHODS)
-def test_every_sampler_finds_half_the_dimension_of_a_regular_model(regression, method):
-    llc = summarize(regular_llc(regression, method, [NBETA_REGULAR]))
+def test_every_sampler_finds_half_the_dimension_of_a_regular_model(regression, method, integrator):
+    llc = summarize(regular_llc(regression, method, [NBETA_REGULAR], REGULAR_SETTINGS[integrator]))
     assert llc.n_diverged[0] == 0
     assert llc.mean[0] == pytest.approx(D / 2, rel=0.15)
+
+
+def localised_llc(regression, nbeta, gamma):
+    """The exact LLC of the localised tempered posterior of the regression: Gaussian with precision
+    nβ H + γ I, so nβ E[L_n − L_n(ŵ)] = ½ Σ_i nβ h_i / (nβ h_i + γ), h_i the eigenvalues of H."""
+    x = regression[0]
+    h = torch.linalg.eigvalsh(x.T @ x / N / SIGMA**2)
+    return 0.5 * (nbeta * h / (nbeta * h + gamma)).sum().item()
+
+
+def test_a_strong_localisation_gives_an_estimate_proportional_to_nbeta(regression):
+    """γ ≫ nβ h: the chains feel the localisation, not the loss; the estimate follows the closed
+    form ½ Σ nβ h/(nβ h + γ) ≈ nβ tr H/(2γ), and its nβ-slope is near 1 (near 0 at γ ≪ nβ h).
+    Full batches, since at ε γ = 2 minibatch gradient noise would outweigh the injected noise; the
+    frozen loss force biases the variance by about nβ h/γ · (1 − e^{−εγ/2}), 7% at 10 nβ."""
+    gamma, nbetas = 1e4, [NBETA_REGULAR, 10 * NBETA_REGULAR]
+    settings = SamplerSettings(gamma=gamma)
+    llc = summarize(regular_llc(regression, "sgld", nbetas, settings, epsilon=2e-4, batch=N))
+    for estimate, nbeta in zip(llc.mean, nbetas):
+        assert estimate == pytest.approx(localised_llc(regression, nbeta, gamma), rel=0.15)
+    slope = math.log(llc.mean[1] / llc.mean[0]) / math.log(10)
+    assert slope > 0.9
 
 
 def test_thermodynamic_integration_finds_half_the_dimension(regression):

@@ -16,10 +16,14 @@ unbiased estimate of L_n(w_t), as devinterp uses) and the same minibatch's loss 
 L_B(w₀), read from a table of w₀'s per-sample losses computed once. Their difference is an
 unbiased estimate of L_n(w_t) − L_n(w₀) whose minibatch noise largely cancels (a control
 variate): the LLC of a chain that barely moves is then near 0, not ± the minibatch noise.
+
+Diagnostics of whether the chains feel the loss: the distance ‖w_t − w₀‖ of every chain at every
+step (always), and with `diagnostics=True` the full-data gradient norm ‖∇L_n(w₀)‖ of every point
+and a MALA acceptance probability of every step (`mala_log_acceptance`).
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 import functools
 
 import numpy as np
@@ -27,7 +31,7 @@ import torch
 from torch.func import grad_and_value, vmap
 from tqdm import tqdm
 
-from .samplers import Sampler, Tensors
+from .samplers import Sampler, Tensors, log_density
 
 # loss(params, inputs, targets) → the per-sample losses (B,) of one model on one batch.
 Loss = Callable[[Tensors, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -50,6 +54,7 @@ class Points:
 
     `scales` (optional, {name: (P,)}) makes point p sample the loss w ↦ L(w ⊘ s_p): the landscape
     of the network whose tensors were multiplied by s_p, with w₀ already the rescaled weights.
+    `localisation` (optional, {name: (P,)}) multiplies the localisation γ of the named tensors.
     """
 
     w0: Tensors
@@ -58,6 +63,7 @@ class Points:
     epsilon: torch.Tensor
     nbeta: torch.Tensor
     scales: Tensors = field(default_factory=dict)
+    localisation: Tensors = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.epsilon)
@@ -65,17 +71,22 @@ class Points:
     def select(self, start: int, stop: int) -> "Points":
         part = lambda tensors: {name: t[start:stop] for name, t in tensors.items()}  # noqa: E731
         return Points(part(self.w0), self.inputs[start:stop], self.targets[start:stop],
-                      self.epsilon[start:stop], self.nbeta[start:stop], part(self.scales))
+                      self.epsilon[start:stop], self.nbeta[start:stop], part(self.scales), part(self.localisation))
 
 
 @dataclass
 class ChainRun:
     """losses (P, C, steps): minibatch loss L_B(w_t) before step t; baselines (P, C, steps): the
-    same minibatch's loss at w₀, L_B(w₀); init_loss (P,): L_n(w₀)."""
+    same minibatch's loss at w₀, L_B(w₀); init_loss (P,): L_n(w₀); distances (P, C, steps):
+    ‖w_t − w₀‖. With diagnostics: acceptance (P, C, steps − 1), the MALA acceptance probability of
+    the step from w_t to w_{t+1}, and grad_norm (P,), ‖∇L_n(w₀)‖; None without."""
 
     losses: torch.Tensor
     baselines: torch.Tensor
     init_loss: torch.Tensor
+    distances: torch.Tensor
+    acceptance: torch.Tensor | None = None
+    grad_norm: torch.Tensor | None = None
 
     @property
     def excess(self) -> torch.Tensor:
@@ -137,8 +148,12 @@ def per_sample_losses(loss: Loss, points: "Points") -> torch.Tensor:
 
 
 def run_chains(loss: Loss, sampler: Sampler, points: Points, settings: ChainSettings,
-               chunk: int | None = None, progress: bool = False, compiled: bool = False) -> ChainRun:
+               chunk: int | None = None, progress: bool = False, compiled: bool = False,
+               diagnostics: bool = False) -> ChainRun:
     """Run C chains from every point, `chunk` points at a time (all at once if None).
+
+    `diagnostics`: also record every step's MALA acceptance and every point's ‖∇L_n(w₀)‖ (one more
+    copy of the parameters and one full-data gradient per point).
 
     `compiled`: run the vmapped gradient and update through `torch.compile`, which fuses the
     elementwise passes over every chain's parameters (2–2.5× faster on an H100 for the
@@ -147,9 +162,10 @@ def run_chains(loss: Loss, sampler: Sampler, points: Points, settings: ChainSett
     from the on-disk cache after. The chains are the same up to float rounding.
     """
     chunk = chunk or len(points)
-    runs = [_run_chunk(loss, sampler, points.select(start, start + chunk), settings, progress, compiled)
+    runs = [_run_chunk(loss, sampler, points.select(start, start + chunk), settings, progress, compiled, diagnostics)
             for start in range(0, len(points), chunk)]
-    return ChainRun(*(torch.cat([getattr(r, part) for r in runs]) for part in ("losses", "baselines", "init_loss")))
+    return ChainRun(**{part.name: None if getattr(runs[0], part.name) is None
+                       else torch.cat([getattr(r, part.name) for r in runs]) for part in fields(ChainRun)})
 
 
 @functools.cache
@@ -172,13 +188,59 @@ def chain_gradient(loss: Loss, compiled: bool) -> Callable:
 @functools.cache
 def chain_update(sampler: Sampler, compiled: bool) -> Callable:
     """The sampler's step for every (point, chain): (params, grads, w0 (P,), noise (C,), state,
-    epsilon (P,), nbeta (P,)) → (params, state)."""
-    update = vmap(vmap(sampler.step, in_dims=(0, 0, None, 0, 0, None, None)), in_dims=(0, 0, 0, None, 0, 0, 0))
+    epsilon (P,), nbeta (P,), localisation (P,)) → (params, state)."""
+    update = vmap(vmap(sampler.step, in_dims=(0, 0, None, 0, 0, None, None, None)),
+                  in_dims=(0, 0, 0, None, 0, 0, 0, 0))
     return torch.compile(update) if compiled else update
 
 
+@functools.cache
+def chain_proposal(sampler: Sampler) -> Callable:
+    """The sampler's proposal for every (point, chain): (params, grads, w0, state, epsilon, nbeta,
+    localisation) → (means, stds, state); the diagnostics' slower path."""
+    return vmap(vmap(sampler.proposal, in_dims=(0, 0, None, 0, None, None, None)), in_dims=(0, 0, 0, 0, 0, 0, 0))
+
+
+def localisation_energy(params: Tensors, w0: Tensors, localisation: Tensors, gamma: float) -> torch.Tensor:
+    """Σ_k γ_k/2 ‖w_k − w₀_k‖² of one model, γ_k = γ × its localisation factor (1 if none)."""
+    return sum(0.5 * gamma * (localisation[name] if name in localisation else 1.0) * ((w - w0[name]) ** 2).sum()
+               for name, w in params.items())
+
+
+def squared_distance(params: Tensors, w0: Tensors) -> torch.Tensor:
+    """‖w − w₀‖² over every tensor of one model."""
+    return sum(((w - w0[name]) ** 2).sum() for name, w in params.items())
+
+
+def mala_log_acceptance(potential_before, potential_after, log_forward, log_reverse) -> torch.Tensor:
+    """log of the Metropolis–Hastings ratio of one Langevin step w → w′ (MALA; Roberts & Tweedie 1996):
+
+        log a = U(w) − U(w′) + log q(w | w′) − log q(w′ | w),
+
+    U = nβ L_n + Σ γ_k/2 ‖w_k − w₀_k‖², q the sampler's Gaussian proposal. As devinterp's
+    MalaAcceptanceRate, the proposal from w′ uses the gradient of the next step's minibatch; U's
+    loss difference is estimated by the excess losses L_B(w) − L_B(w₀) (lower variance, same mean).
+    The acceptance probability is min(1, a): near 1 when the discretisation is accurate."""
+    return potential_before - potential_after + log_reverse - log_forward
+
+
+def gradient_norms(loss: Loss, points: Points, slice_size: int = EVAL_BATCH // 4) -> torch.Tensor:
+    """‖∇L_n(w₀)‖ of every point (P,), the full-data gradient in the point's own coordinates."""
+    def total_loss(params, scales, inputs, targets):
+        return pulled_back(loss)(params, scales, inputs, targets).sum()
+
+    per_point = vmap(torch.func.grad(total_loss))
+    n = points.inputs.shape[1]
+    total = None
+    for start in range(0, n, slice_size):
+        grads = per_point(points.w0, points.scales, points.inputs[:, start:start + slice_size],
+                          points.targets[:, start:start + slice_size])
+        total = grads if total is None else {name: total[name] + g for name, g in grads.items()}
+    return torch.sqrt(sum((g.flatten(1) ** 2).sum(dim=1) for g in total.values())) / n
+
+
 def _run_chunk(loss: Loss, sampler: Sampler, points: Points, settings: ChainSettings, progress: bool,
-               compiled: bool) -> ChainRun:
+               compiled: bool, diagnostics: bool) -> ChainRun:
     w0 = points.w0
     some = next(iter(w0.values()))
     streams = ChainStreams(settings, points.inputs.shape[1], {n: w.shape[1:] for n, w in w0.items()},
@@ -189,7 +251,15 @@ def _run_chunk(loss: Loss, sampler: Sampler, points: Points, settings: ChainSett
     state = vmap(vmap(sampler.init_state))(params)
     start_losses = per_sample_losses(loss, points)
     losses = torch.empty(len(points), c, settings.steps, dtype=some.dtype, device=some.device)
-    baselines = torch.empty_like(losses)
+    baselines, distances = torch.empty_like(losses), torch.empty_like(losses)
+    distance = vmap(vmap(squared_distance, in_dims=(0, None)))
+    if diagnostics:
+        acceptance = torch.full_like(losses[..., 1:], torch.nan)
+        proposal = chain_proposal(sampler)
+        energy = vmap(vmap(functools.partial(localisation_energy, gamma=sampler.settings.gamma),
+                           in_dims=(0, None, None)))
+        log_density_of = vmap(vmap(log_density))
+        previous = None
     with torch.no_grad():
         for step in tqdm(range(settings.steps), desc=f"{sampler.name} chains", unit="step",
                          mininterval=5.0, disable=not progress):
@@ -197,5 +267,23 @@ def _run_chunk(loss: Loss, sampler: Sampler, points: Points, settings: ChainSett
             grads, losses[:, :, step] = gradient(params, points.scales, points.inputs[:, indices],
                                                  points.targets[:, indices])
             baselines[:, :, step] = start_losses[:, indices].mean(dim=-1)
-            params, state = update(params, grads, w0, noise, state, points.epsilon, points.nbeta)
-    return ChainRun(losses, baselines, start_losses.mean(dim=1))
+            distances[:, :, step] = distance(params, w0).sqrt()
+            if not diagnostics:
+                params, state = update(params, grads, w0, noise, state, points.epsilon, points.nbeta,
+                                       points.localisation)
+                continue
+            means, stds, state = proposal(params, grads, w0, state, points.epsilon, points.nbeta, points.localisation)
+            potential = (points.nbeta[:, None] * (losses[:, :, step] - baselines[:, :, step])
+                         + energy(params, w0, points.localisation))
+            if previous is not None:
+                acceptance[:, :, step - 1] = mala_log_acceptance(
+                    previous["potential"], potential, previous["log_forward"],
+                    log_density_of(previous["params"], means, stds)).exp().clamp(max=1.0)
+            new_params = {name: torch.addcmul(mean, stds[name], noise[name][None]) for name, mean in means.items()}
+            previous = {"params": params, "potential": potential,
+                        "log_forward": log_density_of(new_params, means, stds)}
+            params = new_params
+    if not diagnostics:
+        return ChainRun(losses, baselines, start_losses.mean(dim=1), distances)
+    return ChainRun(losses, baselines, start_losses.mean(dim=1), distances, acceptance,
+                    gradient_norms(loss, points))

@@ -22,6 +22,17 @@ estimate of ∇L_n). With a diagonal preconditioner D(w) (the inverse metric) an
   noise variance, D = G, without a correction term: the noise's standard deviation grows
   linearly with the tensor's scale.
 
+Integrators. "euler" is the update above (Euler–Maruyama, devinterp's SGLD). Its localisation
+part alone is stable only for ε γ D < 4, so a strong localisation caps the step size long before
+the loss does. "exact" (the default) integrates the linear localisation force exactly over the
+step, with D, Γ and the loss gradient frozen at w (an exponential integrator: the
+Ornstein–Uhlenbeck process dw = −(γD/2)(w − w₀) dt + f dt + √D dW, f = −(D/2) nβ ∇L + Γ/2):
+
+    w ← w₀ + e^{−x} (w − w₀) + ε φ(x) f + √(ε D φ(2x)) ⊙ ξ,    x = ε γ D / 2,  φ(x) = (1 − e^{−x})/x,
+
+which equals the Euler step to first order in ε and is stable for any ε γ D. Each rescaled tensor
+may carry its own γ (the engine's `localisation` factors).
+
 Every function here acts on one model (dicts of unbatched tensors); the engine vmaps it.
 """
 
@@ -33,6 +44,7 @@ import torch
 from .methods import METHODS
 
 Tensors = dict[str, torch.Tensor]
+INTEGRATORS = ("exact", "euler")
 
 
 @dataclass(frozen=True)
@@ -40,35 +52,55 @@ class SamplerSettings:
     """Hyperparameters shared by every point of a run (ε and nβ may differ per point).
 
     gamma: localisation strength γ; psgld_decay: RMSProp's a; psgld_lambda: pSGLD's λ;
-    rsgld_delta: δ of the Riemannian metric; sisgld_eps: SI-SGLD's ε_G.
+    rsgld_delta: δ of the Riemannian metric; sisgld_eps: SI-SGLD's ε_G; integrator: "exact"
+    (localisation integrated over the step) or "euler".
     """
 
-    gamma: float = 100.0
-    psgld_decay: float = 0.99
-    psgld_lambda: float = 1e-5
+    gamma: float = 1e6
+    psgld_decay: float = 0.999
+    psgld_lambda: float = 1e-4
     rsgld_delta: float = 1e-6
     sisgld_eps: float = 1e-6
+    integrator: str = "exact"
+
+    def __post_init__(self):
+        if self.integrator not in INTEGRATORS:
+            raise ValueError(f"unknown integrator {self.integrator!r}; expected one of {', '.join(INTEGRATORS)}")
 
 
-def langevin_step(w, grad, w0, noise, epsilon, nbeta, gamma, precondition=None, correction=None):
-    """w − (ε/2) D ⊙ (nβ ∇L + γ (w − w₀)) + (ε/2) Γ + √(ε D) ⊙ ξ for one tensor (D = 1, Γ = 0 if None).
+def relative_decay(x: torch.Tensor) -> torch.Tensor:
+    """φ(x) = (1 − e^{−x})/x, with φ(0) = 1."""
+    return torch.where(x > 0, -torch.expm1(-x) / x, torch.ones_like(x))
 
-    Written as few fused passes over the tensor (addcmul), since this runs on every parameter of
-    every chain at every step."""
-    drift = torch.addcmul(gamma * (w - w0), grad, nbeta)
-    if precondition is None:
-        step = torch.addcmul(torch.addcmul(w, drift, -0.5 * epsilon), noise, torch.sqrt(epsilon))
-    else:
-        step = torch.addcmul(w, drift * precondition, -0.5 * epsilon)
-        step = torch.addcmul(step, noise, torch.sqrt(epsilon * precondition))
-    return step if correction is None else torch.addcmul(step, correction, 0.5 * epsilon)
+
+def langevin_proposal(w, grad, w0, epsilon, nbeta, gamma, precondition=None, correction=None, exact=True):
+    """Mean and standard deviation of one step's Gaussian, w_next = mean + std ⊙ ξ, for one tensor.
+
+    euler: mean = w − (ε/2) D ⊙ (nβ ∇L + γ (w − w₀)) + (ε/2) Γ, std = √(ε D);
+    exact: the exponential integrator of the module docstring. D = 1, Γ = 0 if None."""
+    d = torch.ones_like(epsilon) if precondition is None else precondition
+    force = -0.5 * nbeta * d * grad
+    if correction is not None:
+        force = force + 0.5 * correction
+    if not exact:
+        return w + epsilon * (force - 0.5 * gamma * d * (w - w0)), torch.sqrt(epsilon * d)
+    x = 0.5 * epsilon * gamma * d
+    mean = w0 + torch.exp(-x) * (w - w0) + epsilon * relative_decay(x) * force
+    return mean, torch.sqrt(epsilon * d * relative_decay(2 * x))
+
+
+def log_density(target: Tensors, means: Tensors, stds: Tensors) -> torch.Tensor:
+    """log N(target; mean, diag(std²)) over every tensor, up to the constant −(d/2) log 2π."""
+    return sum((-0.5 * ((target[name] - mean) / stds[name]) ** 2 - torch.log(stds[name])).sum()
+               for name, mean in means.items())
 
 
 class Sampler:
-    """One update rule: `init_state(w0)` and `step(...)` on the dicts of one model's tensors.
+    """One update rule on the dicts of one model's tensors.
 
-    A stateless sampler only defines `metric(w)`: the preconditioner D and correction Γ of one
-    tensor (None for the identity and for none)."""
+    A sampler defines `preconditioners(params, grads, state)`: the preconditioner D and correction
+    Γ of every tensor (None for the identity and for none) and its next state; the default asks
+    `metric(w)` of each tensor, for samplers whose D depends on the position alone."""
 
     name = "sgld"
 
@@ -81,15 +113,29 @@ class Sampler:
     def metric(self, w: torch.Tensor):
         return None, None
 
-    def step(self, params: Tensors, grads: Tensors, w0: Tensors, noise: Tensors, state: Tensors,
-             epsilon: torch.Tensor, nbeta: torch.Tensor) -> tuple[Tensors, Tensors]:
-        """The next parameters and sampler state."""
-        new = {}
+    def preconditioners(self, params: Tensors, grads: Tensors, state: Tensors) -> tuple[dict, Tensors]:
+        return {name: self.metric(w) for name, w in params.items()}, state
+
+    def proposal(self, params: Tensors, grads: Tensors, w0: Tensors, state: Tensors, epsilon: torch.Tensor,
+                 nbeta: torch.Tensor, localisation: Tensors | None = None) -> tuple[Tensors, Tensors, Tensors]:
+        """Means and standard deviations of the next parameters, and the next sampler state.
+
+        `localisation` ({name: factor}) multiplies γ for the named tensors."""
+        localisation = localisation or {}
+        exact = self.settings.integrator == "exact"
+        metrics, state = self.preconditioners(params, grads, state)
+        means, stds = {}, {}
         for name, w in params.items():
-            precondition, correction = self.metric(w)
-            new[name] = langevin_step(w, grads[name], w0[name], noise[name], epsilon, nbeta, self.settings.gamma,
-                                      precondition, correction)
-        return new, state
+            gamma = self.settings.gamma * localisation[name] if name in localisation else self.settings.gamma
+            means[name], stds[name] = langevin_proposal(w, grads[name], w0[name], epsilon, nbeta, gamma,
+                                                        *metrics[name], exact=exact)
+        return means, stds, state
+
+    def step(self, params: Tensors, grads: Tensors, w0: Tensors, noise: Tensors, state: Tensors,
+             epsilon: torch.Tensor, nbeta: torch.Tensor, localisation: Tensors | None = None) -> tuple[Tensors, Tensors]:
+        """The next parameters (mean + std ⊙ noise) and sampler state."""
+        means, stds, state = self.proposal(params, grads, w0, state, epsilon, nbeta, localisation)
+        return {name: torch.addcmul(mean, stds[name], noise[name]) for name, mean in means.items()}, state
 
 
 class PSGLD(Sampler):
@@ -100,17 +146,15 @@ class PSGLD(Sampler):
         some = next(iter(params.values()))
         return state | {"t": torch.zeros((), dtype=some.dtype, device=some.device)}
 
-    def step(self, params, grads, w0, noise, state, epsilon, nbeta):
+    def preconditioners(self, params, grads, state):
         s = self.settings
         t = state["t"] + 1
-        new_params, new_state = {}, {"t": t}
-        for name, w in params.items():
+        metrics, new_state = {}, {"t": t}
+        for name in params:
             v = s.psgld_decay * state[f"v.{name}"] + (1 - s.psgld_decay) * grads[name] ** 2
-            precondition = 1 / (s.psgld_lambda + torch.sqrt(v / (1 - s.psgld_decay**t)))
-            new_params[name] = langevin_step(w, grads[name], w0[name], noise[name], epsilon, nbeta,
-                                             s.gamma, precondition)
+            metrics[name] = (1 / (s.psgld_lambda + torch.sqrt(v / (1 - s.psgld_decay**t))), None)
             new_state[f"v.{name}"] = v
-        return new_params, new_state
+        return metrics, new_state
 
 
 class RSGLD(Sampler):
