@@ -7,6 +7,7 @@ configfile: "config.yaml"
 wildcard_constraints:
     op="x\\+y|x-y|x×y|x÷y",
     seed=r"\d+",
+    variant="fixed|scaled",
 
 
 include: "workflow/rules/common.smk"

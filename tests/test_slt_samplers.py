@@ -237,3 +237,19 @@ def test_thermodynamic_integration_of_a_constant_is_the_constant_and_of_c_over_b
     assert thermodynamic_lambda(linear, nbetas).item() == pytest.approx(expected)
     with pytest.raises(ValueError):
         thermodynamic_lambda(linear, nbetas.flip(0))
+
+
+@pytest.mark.parametrize("integrator", INTEGRATORS)
+def test_mala_acceptance_is_near_one_for_small_steps_and_falls_for_large_ones(regression, integrator):
+    """The MALA acceptance measures the discretisation error of a step: near 1 at the small step
+    that finds d/2 above, well below 1 at a step 40× larger (still stable: ε nβ h_max < 4)."""
+    x, y, w_hat = regression
+    points = Points({"w": w_hat.expand(2, D).clone()}, x.expand(2, N, D), y.expand(2, N),
+                    torch.tensor([2e-4, 8e-3], dtype=torch.float64),
+                    torch.tensor([NBETA_REGULAR] * 2, dtype=torch.float64))
+    run = run_chains(regression_loss, make_sampler("sgld", REGULAR_SETTINGS[integrator]), points,
+                     ChainSettings(chains=4, steps=200, batch_size=N, seed=3), diagnostics=True)
+    acceptance = run.acceptance[..., 50:].mean(dim=(1, 2))
+    assert acceptance[0] > 0.95 and acceptance[1] < 0.8
+    assert run.grad_norm.shape == (2,) and run.grad_norm.max() < 1e-8  # ŵ is the least-squares minimum
+    assert (run.distances[..., 0] == 0).all() and (run.distances[..., -1] > 0).all()

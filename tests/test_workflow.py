@@ -1,5 +1,6 @@
 """End to end: the ci config's whole DAG in a temporary copy of the workflow."""
 
+import itertools
 import os
 import re
 import subprocess
@@ -180,7 +181,8 @@ def test_report_has_every_figure_with_its_caption(workdir, finished):
 
 
 SLT_METHODS = ["sgld", "psgld", "rsgld", "sisgld"]
-SLT_FIGURES = ["llc", "flatness_slt", *(f"llc_rescaling/{m}" for m in SLT_METHODS),
+SLT_VARIANTS = ["fixed", "scaled"]
+SLT_FIGURES = ["llc", "flatness_slt", *(f"llc_rescaling/{v}/{m}" for v in SLT_VARIANTS for m in SLT_METHODS),
                *(f"llc_traces/{m}" for m in SLT_METHODS)]
 
 
@@ -189,10 +191,14 @@ def test_slt_tables_and_figures(workdir, ci_config, finished):
     first_op = ci_config["ops"][0]
     for op in ci_config["ops"]:
         metrics = pd.read_csv(workdir / f"results/{op}/metric.csv")
-        for method in SLT_METHODS:
-            grid = pd.read_csv(workdir / f"results/{op}/llc_rescaling/{method}.csv")
-            assert {"alpha", "beta", "llc_mean", "llc_std", "init_loss", "max_logit_change", "n_diverged"} <= set(grid.columns)
+        for variant, method in itertools.product(SLT_VARIANTS, SLT_METHODS):
+            grid = pd.read_csv(workdir / f"results/{op}/llc_rescaling/{variant}/{method}.csv")
+            assert {"alpha", "beta", "llc_mean", "llc_std", "init_loss", "max_logit_change", "n_diverged", "negative",
+                    "gamma", "variant", "reference", "checkpoint_loss"} <= set(grid.columns)
             assert len(grid) == side * side and grid["n_diverged"].between(0, ci_config["slt"]["chains"]).all()
+            assert (grid["variant"] == variant).all()
+        traces = pd.read_csv(workdir / f"results/{op}/llc_traces.csv")
+        assert {"distance", "acceptance", "grad_norm"} <= set(traces.columns) and set(traces["method"]) == set(SLT_METHODS)
         for table in ("llc", "flatness_slt"):
             frame = pd.read_csv(workdir / f"results/{op}/{table}.csv")
             assert set(zip(frame["seed"], frame["step"])) <= set(zip(metrics["seed"], metrics["step"])), table
@@ -204,9 +210,13 @@ def test_slt_tables_and_figures(workdir, ci_config, finished):
             assert (figures / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-", stem
     calibration = pd.read_csv(workdir / f"results/{first_op}/llc_calibration.csv")
     assert set(calibration["method"]) == set(SLT_METHODS)
+    assert {"acceptance", "distance", "grad_norm", "gamma", "negative"} <= set(calibration.columns)
+    criteria = pd.read_csv(workdir / f"results/{first_op}/llc_calibration_criteria.csv")
+    assert {"nbeta_slope", "gamma_spread", "epsilon_change", "meets_criteria"} <= set(criteria.columns)
     summary = pd.read_csv(workdir / "results/llc_rescaling_summary.csv")
-    assert sorted(zip(summary["op"], summary["method"])) == sorted(
-        (op, method) for op in ci_config["ops"] for method in SLT_METHODS)
+    assert sorted(zip(summary["op"], summary["variant"], summary["method"])) == sorted(
+        itertools.product(ci_config["ops"], SLT_VARIANTS, SLT_METHODS))
+    assert {"points_common", "cv", "cv_own", "points_diverged", "points_negative"} <= set(summary.columns)
     assert (workdir / "results/figures/llc_rescaling_cv.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -6,9 +6,10 @@ nβ·t for t in --temperatures (which must hold 1), all in one batch. The chains
 λ̂ = nβ (mean L_batch(w_t) − L_n(w₀)); all temperatures give U(b) = E_b[n L_n] and, with
 n L_n(w₀) Δb taken out, λ_eff = ΔF / Δlog b (see grokflow.slt.llc).
 
---llc-output columns: seed, step, llc_mean, llc_std (over chains), init_loss, n_diverged, chains.
---flatness-output columns: seed, step, lambda_mean, lambda_std, init_loss, n_diverged, nbeta_low,
-nbeta_high, chains.
+--llc-output columns: seed, step, llc_mean, llc_std (over chains), init_loss, n_diverged, negative,
+chains, epsilon, gamma, reference, polish_steps, checkpoint_loss.
+--flatness-output columns: seed, step, lambda_mean, lambda_std, init_loss, n_diverged, negative,
+nbeta_low, nbeta_high, chains, epsilon, gamma, reference, polish_steps, checkpoint_loss.
 """
 
 import argparse
@@ -17,7 +18,7 @@ from grokflow.errors import GrokflowError, run_main
 from grokflow.io import write_csv
 from grokflow.slt.cli import add_chain_arguments, chains_setup, setup_torch
 from grokflow.slt.methods import positive_float
-from grokflow.slt.studies import training_tables
+from grokflow.slt.studies import Step, training_tables
 
 
 def main(argv=None) -> None:
@@ -35,7 +36,7 @@ def main(argv=None) -> None:
         raise GrokflowError(f"--temperatures must hold 1 and at least one other value, got {args.temperatures}")
     device = setup_torch(args)
     setup = chains_setup(args)
-    llc, flatness = training_tables(args.checkpoints, args.epsilon, args.nbeta, temperatures, setup, device)
+    llc, flatness = training_tables(args.checkpoints, Step(args.epsilon, args.gamma), args.nbeta, temperatures, setup, device)
     write_csv(llc, args.llc_output)
     write_csv(flatness, args.flatness_output)
 

@@ -1,19 +1,22 @@
 #!/usr/bin/env python
-"""One row per (op, method) of the rescaling study: how far each sampler's LLC moves over the
-α × β grid (coefficient of variation), with its range and diverged points.
+"""One row per (op, variant, method) of the rescaling study: how far each sampler's LLC moves over
+the α × β grid (coefficient of variation) over the points where every sampler stayed finite, with
+its own diverged and negative points (see grokflow.slt.summary.rescaling_summary).
 
-Output columns: op, method, points, points_diverged, n_diverged, llc_grid_mean, llc_grid_std,
-llc_min, llc_max, cv, max_logit_change.
+Output columns: op, variant, method, points, points_common, llc_grid_mean, llc_grid_std, llc_min,
+llc_max, cv, points_diverged, n_diverged, points_negative, cv_own, max_logit_change.
 """
 
 import argparse
-
-import pandas as pd
+import itertools
 
 from grokflow.errors import GrokflowError, run_main
-from grokflow.io import write_csv
+from grokflow.io import read_csv, write_csv
 from grokflow.slt.methods import METHODS
-from grokflow.slt.summary import rescaling_spread
+from grokflow.slt.rescaling import VARIANTS
+from grokflow.slt.summary import rescaling_summary
+
+COLUMNS = ["alpha", "beta", "llc_mean", "n_diverged", "max_logit_change"]
 
 
 def main(argv=None) -> None:
@@ -22,15 +25,15 @@ def main(argv=None) -> None:
     parser.add_argument("--ops", nargs="+", required=True, help="the ops, in the order of --tables")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     parser.add_argument("--tables", nargs="+", required=True,
-                        help="results/{op}/llc_rescaling/{method}.csv for every op (outer) and method (inner)")
+                        help="results/{op}/llc_rescaling/{variant}/{method}.csv for every op (outer), variant "
+                             f"({', '.join(VARIANTS)}) and method (inner)")
     parser.add_argument("--output", "-o", required=True, help="CSV to write")
     args = parser.parse_args(argv)
-    pairs = [(op, method) for op in args.ops for method in args.methods]
-    if len(pairs) != len(args.tables):
-        raise GrokflowError(f"expected {len(pairs)} tables (ops × methods), got {len(args.tables)}")
-    rows = [{"op": op, "method": method} | rescaling_spread(pd.read_csv(path))
-            for (op, method), path in zip(pairs, args.tables)]
-    write_csv(pd.DataFrame(rows), args.output)
+    keys = list(itertools.product(args.ops, VARIANTS, args.methods))
+    if len(keys) != len(args.tables):
+        raise GrokflowError(f"expected {len(keys)} tables (ops × variants × methods), got {len(args.tables)}")
+    tables = {key: read_csv(path, COLUMNS) for key, path in zip(keys, args.tables)}
+    write_csv(rescaling_summary(tables), args.output)
 
 
 if __name__ == "__main__":

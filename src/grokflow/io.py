@@ -7,6 +7,8 @@ import tempfile
 
 import pandas as pd
 
+from .errors import GrokflowError
+
 
 @contextmanager
 def atomic_path(path):
@@ -31,3 +33,25 @@ def write_csv(frame: pd.DataFrame, path) -> None:
     """Write a CSV the way DESIGN.md asks (header row, no index), atomically."""
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)
+
+
+def read_csv(path, columns=()) -> pd.DataFrame:
+    """A CSV with rows that must hold `columns`; a GrokflowError naming the file and what is wrong with it."""
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise GrokflowError(f"{path} does not exist") from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise GrokflowError(f"{path} is not a readable CSV ({error})") from None
+    if missing := [column for column in columns if column not in frame]:
+        raise GrokflowError(f"{path} lacks the column(s) {', '.join(missing)}")
+    if frame.empty:
+        raise GrokflowError(f"{path} has no rows")
+    return frame
+
+
+def bool_column(values: pd.Series) -> pd.Series:
+    """A CSV's True/False column (read as bool, or as text when it has blanks)."""
+    if values.dtype == bool:
+        return values
+    return values.map(lambda value: str(value).strip().lower() in ("true", "1", "1.0"))

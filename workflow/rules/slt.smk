@@ -1,8 +1,11 @@
 # Singular learning theory: LLC under the (α, β) rescalings, LLC and λ_eff over training, calibration.
-from grokflow.slt.flags import chain_flags, every_kth, method_epsilons, range_flag
+from grokflow.slt.flags import chain_flags, every_kth, method_values, range_flag
 from grokflow.slt.methods import METHODS as SLT_METHODS
+from grokflow.slt.rescaling import VARIANTS as SLT_VARIANTS
 
 SLT = config["slt"]
+SLT_CHAIN_FLAGS = chain_flags(SLT, config["optimizer"])
+SLT_METHOD_FLAGS = f"--epsilon {method_values(SLT, 'epsilon')} --gamma {method_values(SLT, 'gamma')}"
 FINAL_CHECKPOINT = f"{RUN_DIR}/checkpoints/{checkpoint_name(SCHEDULE[-1])}"
 TRAINING_STEPS = every_kth(SCHEDULE, SLT["checkpoint_every"])
 CALIBRATION_OP = OPS[0]
@@ -15,7 +18,7 @@ SLT_OP_FIGURES = {
         for name in [
             "llc",
             "flatness_slt",
-            *(f"llc_rescaling/{method}" for method in SLT_METHODS),
+            *(f"llc_rescaling/{variant}/{method}" for variant in SLT_VARIANTS for method in SLT_METHODS),
             *(f"llc_traces/{method}" for method in SLT_METHODS),
             *(f"llc_calibration/{method}" for method in SLT_METHODS if op == CALIBRATION_OP),
         ]
@@ -28,21 +31,24 @@ SLT_FIGURES = [
 ]
 SLT_FIGURE_FILES = [figure.replace(".png", ext) for figure in SLT_FIGURES for ext in (".png", ".pdf")]
 SLT_CSVS = [
-    *expand("results/{op}/llc_rescaling/{method}.csv", op=OPS, method=SLT_METHODS),
+    *expand("results/{op}/llc_rescaling/{variant}/{method}.csv", op=OPS, variant=SLT_VARIANTS, method=SLT_METHODS),
     *expand("results/{op}/{table}.csv", op=OPS, table=["llc", "flatness_slt", "llc_traces"]),
     f"results/{CALIBRATION_OP}/llc_calibration.csv",
+    f"results/{CALIBRATION_OP}/llc_calibration_criteria.csv",
     "results/llc_rescaling_summary.csv",
 ]
 
 
 rule llc_rescaling:
-    """LLC of every op's final checkpoint (first seed) over the α × β grid, every sampler: one job,
-    so that each sampler's compiled step (slt.compile) is built once for all the ops."""
+    """LLC of every op's final checkpoint (first seed) over the α × β grid, every sampler, both
+    localisation variants (fixed γ, γ/s²), and each sampler's diagnosed traces at α = β = 1: one
+    job, so that each sampler's compiled step (slt.compile) is built once for all the ops."""
     input:
         checkpoints=expand(FINAL_CHECKPOINT, op=OPS, seed=SEEDS[0]),
         script="scripts/slt/llc_rescaling.py",
     output:
-        tables=expand("results/{op}/llc_rescaling/{method}.csv", op=OPS, method=SLT_METHODS),
+        tables=expand("results/{op}/llc_rescaling/{variant}/{method}.csv", op=OPS, variant=SLT_VARIANTS,
+                      method=SLT_METHODS),
         traces=expand("results/{op}/llc_traces.csv", op=OPS),
     params:
         outdirs=expand("results/{op}/llc_rescaling", op=OPS),
@@ -50,7 +56,7 @@ rule llc_rescaling:
             f"{range_flag('alpha-range', SLT['rescaling']['alpha_range'])} "
             f"{range_flag('beta-range', SLT['rescaling']['beta_range'])} --grid {SLT['rescaling']['grid']}"
         ),
-        flags=f"--epsilon {method_epsilons(SLT)} --nbeta {SLT['nbeta']} {chain_flags(SLT)}",
+        flags=f"{SLT_METHOD_FLAGS} --nbeta {SLT['nbeta']} {SLT_CHAIN_FLAGS}",
     log:
         "results/logs/llc_rescaling.log",
     threads: SLT["threads"]
@@ -77,7 +83,8 @@ rule llc_over_training:
     params:
         flags=(
             f"--temperatures {' '.join(str(t) for t in SLT['temperatures'])} "
-            f"--epsilon {SLT['epsilon']['sgld']} --nbeta {SLT['nbeta']} {chain_flags(SLT)}"
+            f"--epsilon {SLT['epsilon']['sgld']} --gamma {SLT['gamma']['sgld']} --nbeta {SLT['nbeta']} "
+            f"{SLT_CHAIN_FLAGS}"
         ),
     log:
         "results/logs/llc_over_training/{op}.log",
@@ -94,17 +101,20 @@ rule llc_over_training:
 
 
 rule llc_calibration:
-    """LLC of the final checkpoint (first seed) for every sampler over ε and nβ."""
+    """LLC and chain diagnostics of the final checkpoint (first seed) for every sampler over ε, nβ
+    and γ/10, γ, 10γ; and the ε of each sampler that meet the criteria."""
     input:
         checkpoint=FINAL_CHECKPOINT.replace("{seed}", str(SEEDS[0])),
         script="scripts/slt/llc_calibration.py",
     output:
-        "results/{op}/llc_calibration.csv",
+        table="results/{op}/llc_calibration.csv",
+        criteria="results/{op}/llc_calibration_criteria.csv",
     params:
         flags=(
             f"{range_flag('epsilon-range', SLT['calibration']['epsilon_range'])} "
             f"--epsilon-count {SLT['calibration']['epsilon_count']} "
-            f"--nbetas {' '.join(str(b) for b in SLT['calibration']['nbetas'])} {chain_flags(SLT)}"
+            f"--nbetas {' '.join(str(b) for b in SLT['calibration']['nbetas'])} --nbeta {SLT['nbeta']} "
+            f"--gamma {method_values(SLT, 'gamma')} {SLT_CHAIN_FLAGS}"
         ),
     log:
         "results/logs/llc_calibration/{op}.log",
@@ -116,13 +126,16 @@ rule llc_calibration:
     conda:
         ENV
     shell:
-        "python {input.script:q} --checkpoint {input.checkpoint:q} --output {output:q} {params.flags} > {log:q} 2>&1"
+        "python {input.script:q} --checkpoint {input.checkpoint:q} --output {output.table:q} "
+        "--criteria {output.criteria:q} {params.flags} > {log:q} 2>&1"
 
 
 rule llc_rescaling_summary:
-    """Each sampler's coefficient of variation of the LLC over the rescaling grid, every op."""
+    """Each sampler's coefficient of variation of the LLC over the rescaling grid, every op and
+    variant, over the points where every sampler stayed finite."""
     input:
-        tables=expand("results/{op}/llc_rescaling/{method}.csv", op=OPS, method=SLT_METHODS),
+        tables=expand("results/{op}/llc_rescaling/{variant}/{method}.csv", op=OPS, variant=SLT_VARIANTS,
+                      method=SLT_METHODS),
         script="scripts/slt/llc_rescaling_summary.py",
     output:
         "results/llc_rescaling_summary.csv",
@@ -143,16 +156,17 @@ rule llc_rescaling_summary:
 
 
 rule llc_rescaling_figures:
-    """Heatmaps of the LLC over the rescaling grid, one colour scale shared by the op's samplers."""
+    """Heatmaps of the LLC over the rescaling grid, one log colour scale per sampler and variant."""
     input:
-        tables=expand("results/{{op}}/llc_rescaling/{method}.csv", method=SLT_METHODS),
+        tables=expand("results/{{op}}/llc_rescaling/{{variant}}/{method}.csv", method=SLT_METHODS),
         script="scripts/plots/llc_rescaling.py",
     output:
-        expand("results/{{op}}/figures/llc_rescaling/{method}{ext}", method=SLT_METHODS, ext=(".png", ".pdf")),
+        expand("results/{{op}}/figures/llc_rescaling/{{variant}}/{method}{ext}", method=SLT_METHODS,
+               ext=(".png", ".pdf")),
     params:
-        outdir="results/{op}/figures/llc_rescaling",
+        outdir="results/{op}/figures/llc_rescaling/{variant}",
     log:
-        "results/logs/figures/llc_rescaling/{op}.log",
+        "results/logs/figures/llc_rescaling/{op}/{variant}.log",
     threads: 1
     resources:
         mem_mb=1000,
@@ -210,15 +224,18 @@ rule slt_against_step_figures:
 
 
 rule llc_calibration_figures:
-    """LLC against ε for each nβ, one figure per sampler, the configured ε marked."""
+    """LLC against ε for each nβ and for γ/10, 10γ, with the MALA acceptance, one figure per sampler;
+    the ε that meet the criteria and the configured ε marked."""
     input:
         calibration="results/{op}/llc_calibration.csv",
+        criteria="results/{op}/llc_calibration_criteria.csv",
         script="scripts/plots/llc_calibration.py",
     output:
         expand("results/{{op}}/figures/llc_calibration/{method}{ext}", method=SLT_METHODS, ext=(".png", ".pdf")),
     params:
         outdir="results/{op}/figures/llc_calibration",
-        chosen=method_epsilons(SLT),
+        chosen=method_values(SLT, "epsilon"),
+        nbeta=SLT["nbeta"],
     log:
         "results/logs/figures/llc_calibration/{op}.log",
     threads: 1
@@ -228,7 +245,8 @@ rule llc_calibration_figures:
     conda:
         ENV
     shell:
-        "python {input.script:q} --calibration {input.calibration:q} --chosen {params.chosen} "
+        "python {input.script:q} --calibration {input.calibration:q} --criteria {input.criteria:q} "
+        "--nbeta {params.nbeta} --chosen {params.chosen} "
         "--outdir {params.outdir:q} > {log:q} 2>&1"
 
 

@@ -8,24 +8,30 @@ from ..arguments import positive_int
 from ..errors import GrokflowError
 from .engine import ChainSettings
 from .methods import METHODS, method_value, positive_float
-from .samplers import SamplerSettings
-from .studies import Chains
+from .reference import REFERENCES, Reference
+from .samplers import INTEGRATORS, SamplerSettings
+from .studies import Chains, Step
 
 
-def add_chain_arguments(parser: argparse.ArgumentParser, epsilon: str = "single", nbeta: bool = True) -> None:
-    """The sampler and chain options. `epsilon`: "single" (an SGLD step size), "per_method"
-    (--methods and one ε per method) or "none" (the script sweeps ε); `nbeta`: whether --nbeta
-    is one fixed value."""
+def add_chain_arguments(parser: argparse.ArgumentParser, mode: str = "single", nbeta: bool = True) -> None:
+    """The sampler and chain options. `mode`: "single" (one SGLD ε and γ), "per_method" (--methods,
+    and ε and γ per method) or "sweep" (--methods and γ per method; the script sweeps ε); `nbeta`:
+    whether --nbeta is one fixed value."""
     group = parser.add_argument_group("sampler")
-    if epsilon == "per_method":
-        group.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), help="samplers to run")
-        group.add_argument("--epsilon", nargs="+", type=method_value, required=True, metavar="METHOD=EPS",
-                           help="step size ε of each sampler, e.g. sgld=1e-7 psgld=1e-9")
-    elif epsilon == "single":
+    if mode == "single":
         group.add_argument("--epsilon", type=positive_float, required=True, help="SGLD step size ε")
+        group.add_argument("--gamma", type=positive_float, required=True, help="SGLD localisation strength γ")
+    else:
+        group.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), help="samplers to run")
+        if mode == "per_method":
+            group.add_argument("--epsilon", nargs="+", type=method_value, required=True, metavar="METHOD=EPS",
+                               help="step size ε of each sampler, e.g. sgld=1e-5 psgld=1e-6")
+        group.add_argument("--gamma", nargs="+", type=method_value, required=True, metavar="METHOD=GAMMA",
+                           help="localisation strength γ of each sampler, e.g. sgld=100 psgld=1000")
     if nbeta:
         group.add_argument("--nbeta", type=positive_float, required=True, help="inverse temperature times n (nβ)")
-    group.add_argument("--gamma", type=float, default=SamplerSettings.gamma, help="localisation strength γ")
+    group.add_argument("--integrator", choices=INTEGRATORS, default=SamplerSettings.integrator,
+                       help="exact: the localisation integrated over each step; euler: devinterp's update")
     group.add_argument("--psgld-decay", type=float, default=SamplerSettings.psgld_decay, help="pSGLD's RMSProp decay a")
     group.add_argument("--psgld-lambda", type=positive_float, default=SamplerSettings.psgld_lambda, help="pSGLD's λ")
     group.add_argument("--rsgld-delta", type=positive_float, default=SamplerSettings.rsgld_delta,
@@ -35,8 +41,15 @@ def add_chain_arguments(parser: argparse.ArgumentParser, epsilon: str = "single"
     group.add_argument("--chains", type=positive_int, default=4, help="chains per point")
     group.add_argument("--burnin", type=int, default=100, help="steps discarded before the draws")
     group.add_argument("--draws", type=positive_int, default=100, help="steps averaged after the burn-in")
-    group.add_argument("--batch-size", type=positive_int, default=64, help="minibatch size of every step")
+    group.add_argument("--batch-size", type=positive_int, default=32, help="minibatch size of every step")
     group.add_argument("--seed", type=int, default=0, help="seed of the chains' random streams")
+    reference = parser.add_argument_group("reference point w₀")
+    reference.add_argument("--reference", choices=REFERENCES, default=Reference.kind,
+                           help="checkpoint: the trained weights; polished: after full-batch Adam steps on L_n alone")
+    reference.add_argument("--polish-steps", type=positive_int, default=Reference.steps, help="the polish's Adam steps")
+    reference.add_argument("--polish-lr", type=positive_float, default=Reference.lr, help="the polish's learning rate")
+    reference.add_argument("--polish-betas", nargs=2, type=float, default=Reference.betas, metavar=("B1", "B2"),
+                           help="the polish's Adam betas")
     run = parser.add_argument_group("execution")
     run.add_argument("--chunk", type=positive_int, default=None, help="points per batch (default: all at once)")
     run.add_argument("--device", default="auto", help="torch device: auto (cuda if available), cpu, cuda, ...")
@@ -49,8 +62,9 @@ def add_chain_arguments(parser: argparse.ArgumentParser, epsilon: str = "single"
 
 
 def sampler_settings(args: argparse.Namespace) -> SamplerSettings:
-    return SamplerSettings(gamma=args.gamma, psgld_decay=args.psgld_decay, psgld_lambda=args.psgld_lambda,
-                           rsgld_delta=args.rsgld_delta, sisgld_eps=args.sisgld_eps)
+    """The settings shared by every sampler (each method's γ is set per study)."""
+    return SamplerSettings(psgld_decay=args.psgld_decay, psgld_lambda=args.psgld_lambda,
+                           rsgld_delta=args.rsgld_delta, sisgld_eps=args.sisgld_eps, integrator=args.integrator)
 
 
 def chain_settings(args: argparse.Namespace) -> ChainSettings:
@@ -59,17 +73,25 @@ def chain_settings(args: argparse.Namespace) -> ChainSettings:
     return ChainSettings(chains=args.chains, steps=args.burnin + args.draws, batch_size=args.batch_size, seed=args.seed)
 
 
-def epsilon_by_method(args: argparse.Namespace) -> dict[str, float]:
-    """The step size of every selected method; each must be given."""
-    given = dict(args.epsilon)
+def per_method(args: argparse.Namespace, option: str) -> dict[str, float]:
+    """The value of --OPTION (METHOD=VALUE pairs) of every selected method; each must be given."""
+    given = dict(getattr(args, option))
     if missing := [m for m in args.methods if m not in given]:
-        raise GrokflowError(f"--epsilon lacks a value for {', '.join(missing)}")
+        raise GrokflowError(f"--{option} lacks a value for {', '.join(missing)}")
     return {method: given[method] for method in args.methods}
+
+
+def method_steps(args: argparse.Namespace) -> dict[str, Step]:
+    """ε and γ of every selected method."""
+    epsilons, gammas = per_method(args, "epsilon"), per_method(args, "gamma")
+    return {method: Step(epsilons[method], gammas[method]) for method in args.methods}
 
 
 def chains_setup(args: argparse.Namespace) -> Chains:
     """Sampler, chain sizes, burn-in and execution options of a study, from the command line."""
-    return Chains(sampler_settings(args), chain_settings(args), args.burnin, args.chunk, compiled=args.compile)
+    reference = Reference(args.reference, args.polish_steps, args.polish_lr, tuple(args.polish_betas))
+    return Chains(sampler_settings(args), chain_settings(args), args.burnin, reference, args.chunk,
+                  compiled=args.compile)
 
 
 def setup_torch(args: argparse.Namespace) -> torch.device:

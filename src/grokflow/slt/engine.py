@@ -245,7 +245,9 @@ def _run_chunk(loss: Loss, sampler: Sampler, points: Points, settings: ChainSett
     some = next(iter(w0.values()))
     streams = ChainStreams(settings, points.inputs.shape[1], {n: w.shape[1:] for n, w in w0.items()},
                            some.dtype, some.device)
-    gradient, update = chain_gradient(loss, compiled), chain_update(sampler, compiled)
+    # The diagnosed path is eager: its few points would make a compiled gradient recompile.
+    gradient = chain_gradient(loss, compiled and not diagnostics)
+    update = chain_update(sampler, compiled)
     c = settings.chains
     params = {name: w[:, None].expand(-1, c, *w.shape[1:]).clone() for name, w in w0.items()}
     state = vmap(vmap(sampler.init_state))(params)

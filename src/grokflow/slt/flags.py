@@ -10,11 +10,14 @@ def every_kth(steps: list[int], k: int) -> list[int]:
     return picked if picked[-1] == steps[-1] else [*picked, steps[-1]]
 
 
-def chain_flags(slt: dict) -> str:
-    """Sampler and chain flags shared by every SLT script."""
+def chain_flags(slt: dict, optimizer: dict) -> str:
+    """Sampler, reference-point and chain flags shared by every SLT script; the polished
+    reference uses the training optimizer's betas."""
     chunk = f"--chunk {slt['chunk']} " if slt["chunk"] else ""
     return (
-        f"--gamma {slt['gamma']} --psgld-decay {slt['psgld_decay']} --psgld-lambda {slt['psgld_lambda']} "
+        f"--integrator {slt['integrator']} --reference {slt['reference']} --polish-steps {slt['polish_steps']} "
+        f"--polish-lr {slt['polish_lr']} --polish-betas {optimizer['betas'][0]} {optimizer['betas'][1]} "
+        f"--psgld-decay {slt['psgld_decay']} --psgld-lambda {slt['psgld_lambda']} "
         f"--rsgld-delta {slt['rsgld_delta']} --sisgld-eps {slt['sisgld_eps']} --chains {slt['chains']} "
         f"--burnin {slt['burnin']} --draws {slt['draws']} --batch-size {slt['batch_size']} --seed {slt['seed']} "
         f"{chunk}--device {slt['device']} --threads {slt['threads']}{' --tf32' if slt['tf32'] else ''}"
@@ -22,9 +25,9 @@ def chain_flags(slt: dict) -> str:
     )
 
 
-def method_epsilons(slt: dict) -> str:
-    """METHOD=EPS for every sampler, e.g. 'sgld=1e-07 psgld=1e-10 ...'."""
-    return " ".join(f"{method}={slt['epsilon'][method]}" for method in METHODS)
+def method_values(slt: dict, key: str) -> str:
+    """METHOD=VALUE of the per-sampler setting `key` (epsilon, gamma), e.g. 'sgld=1e-07 psgld=1e-10 ...'."""
+    return " ".join(f"{method}={slt[key][method]}" for method in METHODS)
 
 
 def range_flag(name: str, bounds: list[float]) -> str:

@@ -11,6 +11,15 @@ The study samples the exactly equivalent network, written as the pull-back w′ 
 of the trained network's loss (the engine's `Points.scales`): the same function as the rescaled
 weights with LayerNorm ε·α², so its LLC is exactly that of the unscaled network, and any change
 across the grid is the estimator's.
+
+Two variants of the study's localisation γ/2 ‖w − w₀‖²:
+
+- "fixed" (the seed's): the same γ at every grid point. In the pulled-back coordinates w′ = s w
+  the prior γ/2 ‖w′ − w₀′‖² = γ s²/2 ‖w − w₀‖² is stronger or weaker than at (1, 1), so the
+  localised posterior itself, and with it the exact LLC, changes over the grid.
+- "scaled": each rescaled tensor's γ is divided by s², so that the localised tempered posterior at
+  (α, β) is exactly the push-forward of the one at (1, 1) and the exact LLC is the same at every
+  point: any variation left is the sampler's own (discretisation, mixing).
 """
 
 import numpy as np
@@ -22,6 +31,7 @@ from .transformer import logits_function
 
 RESIDUAL_WRITERS = ("W_E", "W_pos", "W_O", "b_O", "W_out", "b_out")
 MLP_INPUTS = ("W_in", "b_in")
+VARIANTS = ("fixed", "scaled")
 
 
 def scale_factor(name: str, alpha: float, beta: float) -> float:
@@ -51,8 +61,11 @@ def log_grid(low: float, high: float, count: int) -> np.ndarray:
 
 
 def rescaled_points(tensors: dict[str, torch.Tensor], data: tuple, alphas, betas, epsilon: float,
-                    nbeta: float) -> Points:
-    """One point per (α, β) pair: the rescaled weights and the pull-back scales of their loss."""
+                    nbeta: float, variant: str = "fixed") -> Points:
+    """One point per (α, β) pair: the rescaled weights and the pull-back scales of their loss, and
+    each rescaled tensor's localisation factor: 1/s² with variant "scaled", 1 with "fixed"."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
     some = next(iter(tensors.values()))
     as_tensor = lambda values: torch.tensor(values, dtype=some.dtype, device=some.device)  # noqa: E731
     w0 = {name: torch.stack([t * scale_factor(name, a, b) for a, b in zip(alphas, betas)])
@@ -61,8 +74,11 @@ def rescaled_points(tensors: dict[str, torch.Tensor], data: tuple, alphas, betas
               for name in rescaled_names(tensors)}
     tokens, labels = data
     count = len(alphas)
+    # Both variants carry a factor per rescaled tensor (1 for "fixed"), so that a compiled update
+    # built for one serves the other.
+    localisation = {name: 1 / s**2 if variant == "scaled" else torch.ones_like(s) for name, s in scales.items()}
     return Points(w0, tokens.expand(count, *tokens.shape), labels.expand(count, *labels.shape),
-                  as_tensor([epsilon] * count), as_tensor([nbeta] * count), scales)
+                  as_tensor([epsilon] * count), as_tensor([nbeta] * count), scales, localisation)
 
 
 @torch.no_grad()

@@ -77,16 +77,17 @@ def langevin_proposal(w, grad, w0, epsilon, nbeta, gamma, precondition=None, cor
     """Mean and standard deviation of one step's Gaussian, w_next = mean + std ⊙ ξ, for one tensor.
 
     euler: mean = w − (ε/2) D ⊙ (nβ ∇L + γ (w − w₀)) + (ε/2) Γ, std = √(ε D);
-    exact: the exponential integrator of the module docstring. D = 1, Γ = 0 if None."""
+    exact: the exponential integrator of the module docstring. D = 1, Γ = 0 if None; D may be a
+    scalar (SGLD, SI-SGLD): std is expanded to w's shape either way."""
     d = torch.ones_like(epsilon) if precondition is None else precondition
     force = -0.5 * nbeta * d * grad
     if correction is not None:
         force = force + 0.5 * correction
     if not exact:
-        return w + epsilon * (force - 0.5 * gamma * d * (w - w0)), torch.sqrt(epsilon * d)
+        return w + epsilon * (force - 0.5 * gamma * d * (w - w0)), torch.sqrt(epsilon * d).expand_as(w)
     x = 0.5 * epsilon * gamma * d
     mean = w0 + torch.exp(-x) * (w - w0) + epsilon * relative_decay(x) * force
-    return mean, torch.sqrt(epsilon * d * relative_decay(2 * x))
+    return mean, torch.sqrt(epsilon * d * relative_decay(2 * x)).expand_as(w)
 
 
 def log_density(target: Tensors, means: Tensors, stds: Tensors) -> torch.Tensor:
