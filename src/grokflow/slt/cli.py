@@ -13,10 +13,9 @@ from .samplers import INTEGRATORS, SamplerSettings
 from .studies import Chains, Step
 
 
-def add_chain_arguments(parser: argparse.ArgumentParser, mode: str = "single", nbeta: bool = True) -> None:
+def add_chain_arguments(parser: argparse.ArgumentParser, mode: str = "single") -> None:
     """The sampler and chain options. `mode`: "single" (one SGLD ε and γ), "per_method" (--methods,
-    and ε and γ per method) or "sweep" (--methods and γ per method; the script sweeps ε); `nbeta`:
-    whether --nbeta is one fixed value."""
+    and ε and γ per method) or "sweep" (--methods and γ per method; the script sweeps ε)."""
     group = parser.add_argument_group("sampler")
     if mode == "single":
         group.add_argument("--epsilon", type=positive_float, required=True, help="SGLD step size ε")
@@ -28,8 +27,7 @@ def add_chain_arguments(parser: argparse.ArgumentParser, mode: str = "single", n
                                help="step size ε of each sampler, e.g. sgld=1e-5 psgld=1e-6")
         group.add_argument("--gamma", nargs="+", type=method_value, required=True, metavar="METHOD=GAMMA",
                            help="localisation strength γ of each sampler, e.g. sgld=100 psgld=1000")
-    if nbeta:
-        group.add_argument("--nbeta", type=positive_float, required=True, help="inverse temperature times n (nβ)")
+    group.add_argument("--nbeta", type=positive_float, required=True, help="inverse temperature times n (nβ)")
     group.add_argument("--integrator", choices=INTEGRATORS, default=SamplerSettings.integrator,
                        help="exact: the localisation integrated over each step; euler: devinterp's update")
     group.add_argument("--psgld-decay", type=float, default=SamplerSettings.psgld_decay, help="pSGLD's RMSProp decay a")
