@@ -1,7 +1,12 @@
+import importlib.util
 import math
+from pathlib import Path
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
+from safetensors.torch import save_file
 import torch
 from torch import nn
 
@@ -9,6 +14,8 @@ from grokflow.lora import (ADAPTED, LoRALinear, LowRankUpdate, adapt_transformer
                            svd_truncation_error, trainable_parameters, truncated)
 from grokflow.model import GrokTransformer
 from test_embedding_geometry import TINY, assert_png_and_pdf, run_script, write_checkpoints
+
+LORA_SCRIPTS = Path(__file__).resolve().parents[1] / "scripts" / "lora"
 
 
 class TwoLayers(nn.Module):
@@ -126,9 +133,136 @@ def test_demo_and_finetune_scripts_write_their_tables_and_figures(tmp_path):
                "--steps", 3, "--eval-every", 2, "-o", out / "finetune.csv")
     runs = pd.read_csv(out / "finetune.csv")
     assert runs.groupby(["method", "rank"], dropna=False)["step"].apply(list).tolist() == [[0, 2, 3]] * 3
+    assert (runs["chance_acc"] == 1 / TINY.p).all()
     last = runs.drop_duplicates("method", keep="last").set_index("method")
     assert last.loc["full", "trainable_params"] == sum(
         t.numel() for t in GrokTransformer(TINY).parameters())
     run_script("lora/plot_finetune.py", "--finetune", out / "finetune.csv", "--accuracy-output",
                out / "acc.png", "--params-output", out / "params.png")
     assert_png_and_pdf(out / "params.png")
+
+
+# --- the figures (issue 24): drawn in-process, save_figure captured ---------------------------------
+
+def lora_script(name: str):
+    spec = importlib.util.spec_from_file_location(f"lora_{name}", LORA_SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    """A function loading a script of scripts/lora whose save_figure keeps {file name: figure}."""
+    figures = {}
+
+    def load(name: str):
+        module = lora_script(name)
+        monkeypatch.setattr(module, "save_figure", lambda fig, path: figures.__setitem__(Path(path).name, fig))
+        return module
+
+    yield load, figures
+    for fig in figures.values():
+        plt.close(fig)
+
+
+def finetune_table(steps=range(0, 601, 25)) -> pd.DataFrame:
+    """Three LoRA ranks and full fine-tuning; r = 16 and full fine-tuning end in a spike."""
+    rows = []
+    for method, rank, params in (("lora", 1, 2304), ("lora", 4, 9216), ("lora", 16, 36864), ("full", None, 104000)):
+        for step in steps:
+            acc = 0.25 if rank == 1 else min(0.9, step / 400)
+            if step == max(steps) and rank in (16, None):
+                acc = 0.5
+            rows.append({"method": method, "rank": rank, "trainable_params": params, "step": step,
+                         "test_acc": acc, "chance_acc": 1 / 31})
+    return pd.DataFrame(rows).astype({"rank": "Int64"})
+
+
+def assert_legend_above_the_axes(fig, ax):
+    fig.canvas.draw()
+    legend = ax.get_legend() or fig.legends[0]
+    assert legend.get_window_extent().y0 >= ax.get_window_extent().y1
+
+
+def test_final_value_is_the_mean_over_the_last_tenth_of_the_steps_not_the_last_point():
+    module = lora_script("plot_finetune")
+    rows = pd.DataFrame({"step": range(0, 601, 25), "test_acc": [0.9] * 24 + [0.5]})
+    assert list(module.last_tenth(rows)["step"]) == [550, 575, 600]  # steps > 540
+    assert module.final_value(rows) == pytest.approx((0.9 + 0.9 + 0.5) / 3)
+    assert module.final_value(rows.assign(train_acc=1.0), "train_acc") == 1.0
+    short = pd.DataFrame({"step": [0, 2, 3], "test_acc": [0.1, 0.2, 0.3]})
+    assert module.final_value(short) == pytest.approx(0.3)  # the last evaluation is always in the window
+
+
+def test_finetune_figures_log_steps_chance_line_legends_off_the_data_and_the_last_tenth_mean(tmp_path, captured):
+    load, figures = captured
+    path = tmp_path / "finetune.csv"
+    finetune_table().to_csv(path, index=False)
+    load("plot_finetune").main(["--finetune", str(path), "--accuracy-output", str(tmp_path / "acc.png"),
+                                "--params-output", str(tmp_path / "params.png")])
+    accuracy, params = (figures[name].axes[0] for name in ("acc.png", "params.png"))
+    assert accuracy.get_xscale() == "log" and params.get_xscale() == "log"
+    for ax in (accuracy, params):
+        assert not ax.get_title() and not ax.spines["right"].get_visible()
+        assert_legend_above_the_axes(ax.figure, ax)
+        labels = ax.get_legend().get_texts()
+        assert any(text.get_text().startswith("chance") for text in labels)
+        assert all("_" not in text.get_text().replace("W_0", "") for text in labels)  # words, no code names
+    assert [line.get_xdata().min() for line in accuracy.lines[:4]] == [25] * 4  # step 0 is off the log axis
+    assert "last tenth" in params.get_ylabel()
+    finals = {container.get_label(): float(container.lines[0].get_ydata()[0]) for container in params.containers}
+    assert finals == pytest.approx({"LoRA $r=1$": 0.25, "LoRA $r=4$": 0.9, "LoRA $r=16$": (0.9 + 0.9 + 0.5) / 3,
+                                    "full fine-tuning": (0.9 + 0.9 + 0.5) / 3,
+                                    "bar: lowest to highest in the last tenth": np.nan}, nan_ok=True)
+
+
+def heatmap_matrices() -> dict:
+    """rank_demo.py's matrices for two sources, ΔW ~1000× W₀ in the second."""
+    generator = torch.Generator().manual_seed(0)
+    matrices = {}
+    for source, scale in (("gaussian", 1.0), ("grokked", 0.02)):
+        w0 = scale * torch.randn(12, 8, generator=generator)
+        delta = 20.0 * torch.randn(12, 2, generator=generator) @ torch.randn(2, 8, generator=generator)
+        matrices |= {f"{source}.W0": w0, f"{source}.delta": delta, f"{source}.W": w0 + delta,
+                     f"{source}.truncated": truncated(w0.double(), 2).float()}
+    return matrices
+
+
+def test_heatmaps_of_one_source_share_w0s_symmetric_scale_and_clipped_ones_say_so(tmp_path, captured):
+    load, figures = captured
+    matrices = heatmap_matrices()
+    save_file(matrices, str(tmp_path / "m.safetensors"))
+    pd.DataFrame({"source": ["gaussian"] * 3, "index": [1, 2, 3], "singular_value": [3.0, 2.0, 1.0]}).to_csv(
+        tmp_path / "spectrum.csv", index=False)
+    load("plot_matrices").main(["--spectrum-csv", str(tmp_path / "spectrum.csv"), "--spectrum-output",
+                                str(tmp_path / "spectrum.png"), "--matrices", str(tmp_path / "m.safetensors"),
+                                "--out-dir", str(tmp_path / "heatmaps")])
+    spectrum = figures.pop("spectrum.png").axes[0]
+    assert not spectrum.spines["right"].get_visible()
+    assert_legend_above_the_axes(spectrum.figure, spectrum)
+    for source in ("gaussian", "grokked"):
+        limit = float(matrices[f"{source}.W0"].abs().max())
+        for kind in ("W0", "delta", "W", "truncated"):
+            fig = figures[f"{source}_{kind}.png"]
+            ax, colorbar_ax = fig.axes
+            (image,) = ax.get_images()
+            assert image.get_clim() == pytest.approx((-limit, limit))  # one symmetric range per row: W₀'s
+            assert image.get_cmap().name == "RdBu_r"
+            label = colorbar_ax.get_ylabel()
+            clipped = float(matrices[f"{source}.{kind}"].abs().max()) > limit * (1 + 1e-6)
+            assert ("clipped" in label) == clipped and (kind in ("delta", "W")) == clipped
+            assert all(tick.get_rotation() == 0 for tick in ax.get_xticklabels() + ax.get_yticklabels())
+        assert "rank-2" in colorbar_ax.get_ylabel()  # the truncation's rank, read from the matrix
+    grokked = matrices["grokked.delta"].abs().max() / matrices["grokked.W0"].abs().max()
+    assert f"{float(grokked):.0f}× it" in figures["grokked_delta.png"].axes[1].get_ylabel()  # how far past the scale
+
+
+def test_rank_error_figure_has_no_right_spine_and_its_legend_above(tmp_path, captured):
+    load, figures = captured
+    table = pd.DataFrame([{"source": source, "rank": rank, "lora_error": 10.0 / rank, "svd_error": 1.0 / rank,
+                           "weight_norm": 2.0} for source in ("gaussian", "grokked") for rank in (1, 2, 4)])
+    load("rank_demo").plot_errors(table, tmp_path / "lora_rank_error.png")
+    ax = figures["lora_rank_error.png"].axes[0]
+    assert not ax.spines["right"].get_visible() and not ax.get_title()
+    assert_legend_above_the_axes(ax.figure, ax)

@@ -4,7 +4,7 @@ W_in, W_out; everything else frozen) at each rank, and full fine-tuning, all fro
 checkpoint with full-batch AdamW on the new op's training split.
 
 Output columns: method (lora | full), rank (empty for full), trainable_params, step, train_loss,
-train_acc, test_loss, test_acc.
+train_acc, test_loss, test_acc, chance_acc (1/p, the accuracy of a uniform guess).
 """
 
 import argparse

@@ -61,7 +61,8 @@ def plot_errors(table: pd.DataFrame, path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("rank $r$")
     ax.set_ylabel(r"error / $\|W_0\|_F$")
-    ax.legend()
+    ax.spines["right"].set_visible(False)  # no right axis
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.02), ncol=1)
     save_figure(fig, path)
 
 

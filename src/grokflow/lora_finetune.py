@@ -2,7 +2,8 @@
 
 Every run starts from the same checkpoint, trains full batch with AdamW on the new op's training
 split (the checkpoint's train fraction and seed), and records loss and accuracy on both splits at
-step 0, every `eval_every` steps and at the end.
+step 0, every `eval_every` steps and at the end, with the chance accuracy 1/p of guessing one of the
+p outputs (chance_acc), the reference the figures draw.
 """
 
 from dataclasses import dataclass
@@ -55,10 +56,12 @@ def finetune(model, split: Split, settings: FinetuneSettings, label: str) -> lis
 
 def finetune_all(checkpoint, ranks, alpha: float, settings: FinetuneSettings) -> list[dict]:
     """LoRA at every rank, then full fine-tuning, each from the checkpoint: one row per
-    (method, rank, evaluated step) with the run's trainable parameter count."""
+    (method, rank, evaluated step) with the run's trainable parameter count and the chance
+    accuracy 1/p."""
     _, info = load_model(checkpoint)
     split = train_test_split(settings.target_op, info.model.p, info.seed, info.train_fraction)
     runs = [("lora", rank) for rank in ranks] + [("full", None)]
+    chance = 1 / info.model.p
     rows = []
     for method, rank in runs:
         torch.manual_seed(settings.seed)
@@ -67,6 +70,6 @@ def finetune_all(checkpoint, ranks, alpha: float, settings: FinetuneSettings) ->
             adapt_transformer(model, rank, alpha)
         label = f"LoRA r={rank}" if rank else "full fine-tuning"
         count = trainable_parameters(model)
-        rows += [{"method": method, "rank": rank, "trainable_params": count} | row
+        rows += [{"method": method, "rank": rank, "trainable_params": count} | row | {"chance_acc": chance}
                  for row in finetune(model, split, settings, label)]
     return rows
