@@ -1,4 +1,5 @@
 from dataclasses import replace
+import importlib.util
 import signal
 import subprocess
 import sys
@@ -13,7 +14,8 @@ from grokflow.errors import GrokflowError
 from grokflow.connectivity.model import (ConnectivityTransformer, NetConfig, attended_pairs, global_mask, local_mask,
                                          masked_attention, positional_parameters)
 from grokflow.connectivity.task import (DISCONNECTED, EMPTY, NEIGHBOUR, OWN, QUERY, SOURCE, TARGET, TaskConfig,
-                                        components, encode, hop_distances, random_neighbours, sample_batch)
+                                        components, constant_answer, encode, hop_distances, random_neighbours,
+                                        sample_batch)
 from test_embedding_geometry import REPO_SCRIPTS, assert_png_and_pdf, run_script
 
 TINY_TASK = TaskConfig(V=4, C=2, n_dims=5)
@@ -219,3 +221,86 @@ def test_sigterm_saves_the_state_and_exits_143_and_a_rerun_resumes(tmp_path):
     step = torch.load(state, weights_only=True)["step"]
     rerun = subprocess.run([*command, "--stop-after-steps", "3"], capture_output=True, text=True)
     assert rerun.returncode == 75 and torch.load(state, weights_only=True)["step"] == step + 3
+
+
+def test_the_constant_answer_scores_the_majority_class_fraction_on_a_small_fixture():
+    balanced = constant_answer([1, 2, 3, DISCONNECTED], [10, 6, 4, 20])
+    assert balanced.label == 1 and balanced.connected_fraction == 0.5  # a tie goes to "connected"
+    assert balanced.accuracy == {1: 1.0, 2: 1.0, 3: 1.0, DISCONNECTED: 0.0}
+    mostly_apart = constant_answer([1, 2, DISCONNECTED], [2, 1, 7])
+    assert mostly_apart.label == 0 and mostly_apart.connected_fraction == pytest.approx(0.3)
+    assert mostly_apart.accuracy == {1: 0.0, 2: 0.0, DISCONNECTED: 1.0}
+    overall = sum(mostly_apart.accuracy[h] * n for h, n in zip([1, 2, DISCONNECTED], [2, 1, 7])) / 10
+    assert overall == pytest.approx(0.7)  # the majority-class fraction
+
+
+def test_the_constant_answer_by_hop_equals_its_accuracy_on_a_sampled_batch():
+    batch = sample_batch(200, TaskConfig(V=8, C=2), generator(4))
+    table = pd.DataFrame({"hop": batch.hops.numpy()}).groupby("hop").size()
+    constant = constant_answer(table.index, table.to_numpy())
+    assert constant.connected_fraction == pytest.approx(float(batch.labels.mean()))
+    for hop, accuracy in constant.accuracy.items():
+        labels = batch.labels[batch.hops == hop]
+        assert accuracy == pytest.approx(float((labels == constant.label).float().mean()))
+
+
+def connectivity_plots():
+    spec = importlib.util.spec_from_file_location("connectivity_plots", REPO_SCRIPTS / "connectivity/plots.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def drawn_figure(monkeypatch, module, draw, *args):
+    """The figure that `draw` saves, kept open (its save replaced)."""
+    saved = []
+    monkeypatch.setattr(module, "save_figure", lambda fig, path: saved.append(fig))
+    draw(*args, path="unused.png")
+    (figure,) = saved
+    figure.canvas.draw()
+    return figure, figure.axes[0]
+
+
+def assert_legend_outside(ax):
+    legend, box = ax.get_legend(), ax.get_window_extent()
+    assert legend is not None and legend.get_window_extent().y0 >= box.y1 - 1
+
+
+def two_models(rows):
+    return pd.DataFrame([{"model": model, "depth": 3} | row for model in ("lowrank", "dense") for row in rows])
+
+
+def test_accuracy_figure_has_a_log_step_axis_a_keyed_chance_line_and_a_colour_per_model(monkeypatch):
+    plots = connectivity_plots()
+    curves = two_models([{"step": step, "val_acc": 0.5 + 0.01 * i} for i, step in enumerate((0, 100, 200, 400))])
+    _, ax = drawn_figure(monkeypatch, plots, plots.plot_curves, curves)
+    assert ax.get_xscale() == "log"
+    chance = [line for line in ax.get_lines() if "chance" in line.get_label()]
+    assert len(chance) == 1 and set(chance[0].get_ydata()) == {0.5}
+    models = [line for line in ax.get_lines() if "layers" in line.get_label()]
+    assert len({line.get_color() for line in models}) == 2 and min(models[0].get_xdata()) > 0
+    assert "chance" in " ".join(text.get_text() for text in ax.get_legend().get_texts())
+    assert_legend_outside(ax)
+
+
+def test_accuracy_by_hop_draws_the_constant_answer_apart_from_the_models(monkeypatch):
+    plots = connectivity_plots()
+    counts = {1: 30, 2: 15, 3: 5, DISCONNECTED: 50}
+    by_hop = two_models([{"hop": hop, "count": n, "accuracy": 1.0 if hop != DISCONNECTED else 0.04}
+                         for hop, n in counts.items()])
+    _, ax = drawn_figure(monkeypatch, plots, plots.plot_by_hop, by_hop)
+    (constant,) = [line for line in ax.get_lines() if "constant answer" in line.get_label()]
+    drawn = sorted(zip(constant.get_xdata(), constant.get_ydata()))  # hops 1, 2, 3, then "not connected"
+    assert drawn == [(0, 1.0), (1, 1.0), (2, 1.0), (3, 0.0)] and "50% of pairs connected" in constant.get_label()
+    assert any("chance" in line.get_label() for line in ax.get_lines())
+    models = [line for line in ax.get_lines() if "layers" in line.get_label()]
+    assert len({line.get_color() for line in models}) == 2 and len({line.get_marker() for line in models}) == 2
+    assert list(models[0].get_xdata()) != list(models[1].get_xdata())  # offset: neither hides the other
+    assert [label.get_text() for label in ax.get_xticklabels()][0] == "1\nn=30"
+    assert_legend_outside(ax)
+
+
+def test_both_gram_figures_share_one_colour_range():
+    plots = connectivity_plots()
+    small, large = torch.eye(3) * 0.1, torch.eye(3) * 0.3
+    assert plots.gram_limit(small, large) == pytest.approx(0.09)

@@ -2,9 +2,13 @@
 seed 000's model options and the early stop."""
 
 from dataclasses import replace
+import importlib.util
 import math
+from pathlib import Path
 from types import SimpleNamespace
 
+import matplotlib
+import pandas as pd
 import pytest
 import torch
 
@@ -119,3 +123,81 @@ def test_a_run_stops_after_two_measurements_above_the_target():
     assert (first["steps_to_target"], first["stop_step"], first["val_acc"]) == (10, 20, pytest.approx(0.995))
     assert results[1].summary(0.99)["steps_to_target"] == 0
     assert not math.isnan(first["stable_rank_layer1_Q"])
+
+
+def lowrank_plots():
+    path = Path(__file__).resolve().parents[1] / "scripts/lowrank_decay/plots.py"
+    spec = importlib.util.spec_from_file_location("lowrank_decay_plots", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def drawn_figure(monkeypatch, module, draw, *args, **kwargs):
+    """The figure that `draw` saves, kept open (its save replaced)."""
+    saved = []
+    monkeypatch.setattr(module, "save_figure", lambda fig, path: saved.append(fig))
+    draw(*args, path="unused.png", **kwargs)
+    (figure,) = saved
+    figure.canvas.draw()
+    return figure, figure.axes[0]
+
+
+def mechanism_curves() -> pd.DataFrame:
+    """Both methods of a 2-layer model; the low-rank run stops early, at step 300."""
+    rows = []
+    for method, last in (("l2", 500), ("lowrank", 300)):
+        for step in range(0, last + 1, 100):
+            rows.append({"method": method, "step": step, "val_acc": min(1.0, step / 300),
+                         **{f"stable_rank_layer{n}_{kind}": 10.0 - step / 100 for n in (1, 2) for kind in "QK"}})
+    return pd.DataFrame(rows)
+
+
+def test_mechanism_figures_have_a_log_step_axis_0_based_layers_and_a_keyed_stop(monkeypatch):
+    plots = lowrank_plots()
+    curves = mechanism_curves()
+    ranks = [column for column in curves.columns if column.startswith("stable_rank")]
+    _, ax = drawn_figure(monkeypatch, plots, plots.against_step, curves, ranks, "stable rank",
+                         log_y=True)
+    assert ax.get_xscale() == "log" and min(min(line.get_xdata()) for line in ax.get_lines()) > 0
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert any("layer 0 $W_Q$" in text for text in legend) and any("layer 1 $W_K$" in text for text in legend)
+    assert not any("layer 2" in text for text in legend) and any("run stopped" in text for text in legend)
+    assert ax.get_legend().get_window_extent().y0 >= ax.get_window_extent().y1 - 1
+    _, ax = drawn_figure(monkeypatch, plots, plots.against_step, curves, ["val_acc"], "validation accuracy",
+                              chance=1 / 31)
+    assert ax.get_xscale() == "log" and ax.get_ylim() == pytest.approx((-0.02, 1.02))
+    (chance,) = [line for line in ax.get_lines() if line.get_label().startswith("chance")]
+    assert list(chance.get_ydata()) == pytest.approx([1 / 31] * 2)
+    assert any(text.get_text().startswith("chance") for text in ax.get_legend().get_texts())
+
+
+def test_phase_heatmaps_use_plasma_horizontal_ticks_words_and_readable_cell_labels(monkeypatch):
+    plots = lowrank_plots()
+    table = pd.DataFrame([[0.2, 0.9], [-0.01, 0.6]], index=[0.5, 0.8], columns=[0.001, 0.01])
+    figure, ax = drawn_figure(monkeypatch, plots, plots.heatmap, table.abs(), "accuracy", plots.STRENGTH_LABELS["l2"],
+                              cmap=plots.SEQUENTIAL, limits=(0, 1), chance=1 / 31)
+    assert ax.images[0].get_cmap().name == "plasma" and "_" not in ax.get_xlabel()
+    assert ax.get_legend().get_texts()[0].get_text().startswith("chance (1/p = 0.032)")
+    assert figure.axes[1].get_lines()[0].get_ydata()[0] == pytest.approx(1 / 31)  # marked on the colour bar
+    assert all(label.get_rotation() == 0 for label in ax.get_xticklabels())
+    figure, ax = drawn_figure(monkeypatch, plots, plots.heatmap, table, "difference",
+                              plots.STRENGTH_LABELS["difference"], cmap=plots.DIVERGING, limits=(-1, 1))
+    near_white = [text for text in ax.texts if text.get_text() == "−0.01" or text.get_text() == "-0.01"]
+    assert len(near_white) == 1 and near_white[0].get_color() == "black"
+
+
+def test_cell_text_is_dark_on_light_cells_and_white_on_dark_ones():
+    plots = lowrank_plots()
+    plasma = matplotlib.colormaps["plasma"]
+    assert plots.text_color((1.0, 1.0, 1.0, 1.0)) == "black" and plots.text_color(plasma(0.0)) == "white"
+    assert plots.text_color(plasma(1.0)) == "black"
+
+
+def test_attention_figure_uses_plasma_and_names_layer_0(monkeypatch):
+    plots = lowrank_plots()
+    rows = pd.DataFrame([{"method": "l2", "example": e, "position": p, "weight": w}
+                         for e in range(2) for p, w in enumerate((0.2, 0.3, 0.5))])
+    figure, ax = drawn_figure(monkeypatch, plots, plots.attention_figure, rows, "l2")
+    assert ax.images[0].get_cmap().name == "plasma"
+    assert "layer 0" in figure.axes[1].get_ylabel()

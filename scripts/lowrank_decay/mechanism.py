@@ -3,8 +3,8 @@
 strength (both in one stack), measured every --eval-every steps.
 
 Writes --curves (method, step, val_acc, stable ranks of every W_Q and W_K), --spectrum (method,
-index, singular_value, normalised = σᵢ/σ₁ of layer 1's W_Q at the stop) and --attention
-(method, example, position, weight: layer 1 head 0's attention from the last position, on the
+index, singular_value, normalised = σᵢ/σ₁ of layer 0's (blocks.0) W_Q at the stop) and --attention
+(method, example, position, weight: layer 0 head 0's attention from the last position, on the
 first --examples validation pairs).
 """
 

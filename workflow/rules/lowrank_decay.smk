@@ -103,6 +103,7 @@ rule lowrank_decay_figures:
         LRD_FIGURES,
     params:
         figures=lambda wildcards, output: os.path.dirname(output[0]),
+        p=config["modulus"],
     log:
         "results/logs/lowrank_decay/figures.log",
     threads: 1
@@ -119,7 +120,7 @@ rule lowrank_decay_figures:
         "--accuracy-output {params.figures}/mechanism_accuracy.png "
         "--stable-rank-output {params.figures}/mechanism_stable_rank.png "
         "--spectrum-output {params.figures}/mechanism_spectrum.png "
-        "--attention-prefix {params.figures}/mechanism_attention > {log:q} 2>&1"
+        "--attention-prefix {params.figures}/mechanism_attention --p {params.p} > {log:q} 2>&1"
 
 
 rule lowrank_decay:

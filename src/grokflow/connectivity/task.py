@@ -122,3 +122,34 @@ def sample_batch(count: int, config: TaskConfig, generator) -> Batch:
     hops = hop_distances(neighbours, sources).gather(1, targets[:, None])[:, 0]
     tokens = encode(neighbours, sources, targets, config, generator)
     return Batch(tokens, labels.float(), hops, neighbours)
+
+
+@dataclass(frozen=True)
+class ConstantAnswer:
+    """The constant predictor of the majority label, scored by hop distance (see constant_answer)."""
+
+    label: int                   # the answer it always gives: 1 (connected) or 0 (not connected)
+    connected_fraction: float    # the fraction of the scored pairs that are connected
+    accuracy: dict[int, float]   # hop distance (DISCONNECTED for "not connected") → its accuracy
+
+
+def constant_answer(hops, counts) -> ConstantAnswer:
+    """The accuracy by hop distance of always answering the majority label of a scored set.
+
+    `hops` and `counts` give, per hop distance of the scored pairs (DISCONNECTED where s and t are
+    not connected), how many pairs there are, as in a by-hop table (hop, count, …). A pair at a
+    finite hop distance is connected (label 1) and one at DISCONNECTED is not (label 0), so every
+    hop group holds one label only: the constant answer is right on every pair of the groups of its
+    label (accuracy 1) and wrong on every pair of the others (accuracy 0). Its overall accuracy is
+    the majority-class fraction, max(connected_fraction, 1 − connected_fraction). A tie (the
+    balanced labels sample_batch makes) goes to "connected", the answer that scores 1 at every
+    finite hop distance.
+    """
+    counts = {int(hop): int(count) for hop, count in zip(hops, counts)}
+    total = sum(counts.values())
+    if total == 0:
+        raise ValueError("constant_answer needs at least one scored pair")
+    connected = sum(count for hop, count in counts.items() if hop != DISCONNECTED) / total
+    label = int(connected >= 0.5)
+    accuracy = {hop: float((hop != DISCONNECTED) == bool(label)) for hop in counts}
+    return ConstantAnswer(label, connected, accuracy)

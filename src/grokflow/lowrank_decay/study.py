@@ -153,7 +153,7 @@ def grid(fractions, strengths, seeds) -> list[Cell]:
 
 def head_pattern(model_config: ModelConfig, tensors: dict[str, torch.Tensor], tokens: torch.Tensor,
                  head: int = 0) -> torch.Tensor:
-    """Layer 1's attention weights of `head` from the last position to every position (B, n_ctx)."""
+    """Layer 0's (blocks[0]) attention weights of `head` from the last position to every position (B, n_ctx)."""
     model = GrokTransformer(model_config)
     model.load_state_dict(tensors)
     with torch.no_grad():
