@@ -1,10 +1,15 @@
-"""The figure style's rule for seed variation: line and band are one statistic, bands on log axes
-are geometric and positive, and few seeds are drawn individually."""
+"""The figure style's rules: for seed variation (line and band are one statistic, bands on log axes
+are geometric and positive, few seeds are drawn individually), for y ranges by meaning
+(meaningful_ylim), and for spines, legends and axis colours. tests/test_figure_rules.py checks
+the rules on every op figure."""
 
 import numpy as np
 import pandas as pd
 
-from grokflow.plotting import log_seed_band, new_figure, seed_band
+from matplotlib.colors import to_hex
+
+from grokflow.plotting import (PALETTE, accuracy_twin, baseline_line, color_axis_like_curves, combined_legend,
+                               log_seed_band, meaningful_ylim, new_figure, seed_band)
 
 
 def two_seeds(values_0, values_1):
@@ -48,3 +53,71 @@ def test_three_seeds_are_drawn_as_their_mean_and_band_only():
     fig, ax = new_figure()
     seed_band(ax, frame, "y")
     assert len(ax.lines) == 1 and len(ax.collections) == 1
+
+
+def curve(ax, values, **kwargs):
+    """A line through `values` at steps 1, 2, …"""
+    return ax.plot(np.arange(1, len(values) + 1), values, **kwargs)[0]
+
+
+def test_a_flat_curve_is_drawn_in_its_natural_span():
+    fig, ax = new_figure()
+    curve(ax, [0.43, 0.50, 0.54])  # moves by 0.11, of a span of 1
+    meaningful_ylim(ax, 0.0, 1.0)
+    bottom, top = ax.get_ylim()
+    assert bottom < 0 and top > 1 and top - bottom < 1.1
+
+
+def test_a_flat_curve_with_one_bound_reaches_down_to_it_and_keeps_its_band():
+    fig, ax = new_figure()
+    frame = two_seeds([28.8, 29.5, 30.4], [28.9, 29.8, 30.3])
+    seed_band(ax, frame, "y")
+    meaningful_ylim(ax, 1.0, None)  # an effective rank: ≥ 1
+    bottom, top = ax.get_ylim()
+    assert bottom <= 1.0 and top >= band_edges(ax)[1]
+
+
+def test_a_moving_curve_keeps_its_automatic_range_cut_at_the_bounds():
+    fig, ax = new_figure()
+    frame = two_seeds([0.05, 0.5, 0.98], [0.0, 0.6, 1.0])  # mean ± std reaches below 0 and above 1
+    seed_band(ax, frame, "y")
+    meaningful_ylim(ax, 0.0, 1.0)
+    bottom, top = ax.get_ylim()
+    assert -0.03 < bottom < 0 and 1 < top < 1.03
+
+
+def test_a_reference_line_is_part_of_the_span_and_a_bound_never_hides_a_line():
+    fig, ax = new_figure()
+    curve(ax, [0.80, 0.82])
+    baseline_line(ax, 1.0)
+    meaningful_ylim(ax, 0.0, None)
+    assert ax.get_ylim()[0] < 0 and ax.get_ylim()[1] > 1.0
+    fig, ax = new_figure()
+    curve(ax, [-0.5, 2.0])  # outside a (wrongly given) span: still drawn whole
+    meaningful_ylim(ax, 0.0, 1.0)
+    assert ax.get_ylim()[0] <= -0.5 and ax.get_ylim()[1] >= 2.0
+
+
+def test_only_a_twin_axis_has_a_right_spine():
+    frame = two_seeds([0.1, 0.5], [0.2, 0.6])
+    metrics = frame.rename(columns={"y": "train_acc"}).assign(test_acc=frame["y"])
+    fig, ax = new_figure()
+    assert not ax.spines["right"].get_visible() and not ax.spines["top"].get_visible()
+    twin = accuracy_twin(ax, metrics)
+    assert twin.spines["right"].get_visible() and twin.yaxis.get_label_position() == "right"
+
+
+def test_the_legend_is_above_the_axes_and_a_one_colour_axis_is_coloured_like_its_curves():
+    fig, ax = new_figure()
+    curve(ax, [1.0, 2.0], color=PALETTE[1], label="a")
+    baseline_line(ax, 1.5, color=PALETTE[1], label="reference")
+    color_axis_like_curves(ax)
+    assert to_hex(ax.yaxis.label.get_color()) == PALETTE[1].lower()
+    combined_legend(ax)
+    fig.canvas.draw()
+    assert ax.get_legend().get_window_extent().y0 >= ax.bbox.y1
+    fig, ax = new_figure()
+    curve(ax, [1.0, 2.0], color=PALETTE[0], label="a")
+    curve(ax, [1.0, 2.0], color=PALETTE[1], label="b")
+    color_axis_like_curves(ax)  # two colours: the axis stays black
+    assert to_hex(ax.yaxis.label.get_color()) == "#000000"

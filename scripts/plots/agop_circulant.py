@@ -2,9 +2,13 @@
 """AGOP figures against the training step (mean ± std over seeds), with train and test accuracy
 on a twin axis: the effective rank of the whole input-embedding AGOP over the train and the test
 samples (--erank-output), and the circulant deviation of W_E's Gram matrix and of the train AGOP's
-x block pulled back to the numbers (--circulant-output). Each is written as PNG and PDF."""
+x block pulled back to the numbers (--circulant-output). Each is written as PNG and PDF.
+Natural bounds for the y range (grokflow.plotting.meaningful_ylim): the effective rank is ≥ 1 (its
+axis always starts there, as in every effective-rank figure), a circulant deviation ≥ 0 (0 for a
+circulant matrix)."""
 
 import argparse
+import math
 
 import pandas as pd
 
@@ -24,7 +28,8 @@ def plot_erank(agop: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
     fig, ax = new_figure()
     for split in ("train", "test"):
         seed_band(ax, rows_of(agop, split, "full"), "agop_erank", label=f"AGOP erank, {split} samples")
-    finish_against_step(fig, ax, "effective rank of the AGOP", metrics, png_path)
+    finish_against_step(fig, ax, "effective rank of the AGOP", metrics, png_path, span=(1.0, None),
+                        flat_share=math.inf)
 
 
 def plot_circulant(agop: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
@@ -32,7 +37,7 @@ def plot_circulant(agop: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
     rows = rows_of(agop, "train", "x")
     seed_band(ax, rows, "gram_circulant_deviation", label=r"Gram $EE^\top$")
     seed_band(ax, rows, "agop_circulant_deviation", label=r"$E\,\mathrm{AGOP}_{xx}E^\top$ (train)")
-    finish_against_step(fig, ax, "circulant deviation", metrics, png_path)
+    finish_against_step(fig, ax, "circulant deviation", metrics, png_path, span=(0.0, None))
 
 
 def main(argv=None) -> None:

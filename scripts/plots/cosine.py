@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Mean cosine similarity of the embeddings of neighbouring elements of the op's group (x and x+1
 mod p for x+y and x−y; x and g·x for x×y and x÷y) against the training step (mean ± std over
-seeds), with train and test accuracy on a twin axis."""
+seeds), with train and test accuracy on a twin axis. A cosine lies in [−1, 1]: the y axis shows
+that span whenever the curve barely moves (grokflow.plotting.meaningful_ylim)."""
 
 import argparse
 
@@ -22,7 +23,7 @@ def main(argv=None) -> None:
     fig, ax = new_figure()
     label = {"additive": "$\\cos(E_x, E_{x+1})$", "multiplicative": "$\\cos(E_x, E_{gx})$"}
     seed_band(ax, positive_steps(cosine), "cosine", label=label[table_group(cosine, args.cosine)])
-    finish_against_step(fig, ax, "mean neighbour cosine similarity", metrics, args.output)
+    finish_against_step(fig, ax, "mean neighbour cosine similarity", metrics, args.output, span=(-1.0, 1.0))
 
 
 if __name__ == "__main__":

@@ -7,23 +7,29 @@ twin axis, each written as PNG and PDF:
   colour: there the seed-mean twonn_tie_share exceeds 0.5, i.e. most points' two nearest neighbours
   are within 1% of each other (r₂/r₁ < 1.01), as on a circle, and the TwoNN value is not a
   dimension.
---qk-output: the effective rank of each layer's W_QK, with its spectral entropy on a third axis."""
+--qk-output: the effective rank of each layer's W_QK (left axis, ≥ 1; always shown from 1, as in
+  every effective-rank figure: grokflow.plotting.meaningful_ylim), read also as its spectral
+  entropy H = ln(erank) on the outer right axis (the same curves on a second scale, not other
+  curves; the mean over seeds is of erank, so the scale reads ln of that mean)."""
 
 import argparse
+import math
 
 import matplotlib.patches as mpatches
+from matplotlib.ticker import FixedLocator
 import numpy as np
 import pandas as pd
 
 from grokflow.errors import run_main
 from grokflow.mechanism import METRIC_COLUMNS, require_columns
 from grokflow.metrics.intrinsic_dimension import DEGENERATE_TIE_SHARE, TIE_RATIO
-from grokflow.plotting import (PALETTE, accuracy_twin, combined_legend, log_step_axis, math_name, new_figure,
-                               positive_steps, save_figure, seed_band, third_axis)
+from grokflow.plotting import (PALETTE, accuracy_twin, combined_legend, log_step_axis, math_name, meaningful_ylim,
+                               new_figure, positive_steps, save_figure, seed_band)
 
 ID_COLUMNS = ("seed", "step", "matrix", "layer", "twonn_id", "twonn_tie_share", "participation_ratio")
 QK_COLUMNS = ("erank", "spectral_entropy")
 MATRICES = {"W_E": (PALETTE[0], "////"), "W_U": (PALETTE[1], "\\\\\\\\")}
+ENTROPY_AXIS_AT = 1.18  # the outer right axis, beside accuracy's
 
 
 def degenerate_spans(tie_share: pd.Series) -> list[tuple[float, float]]:
@@ -75,19 +81,33 @@ def plot_twonn(table: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
     save_figure(fig, png_path)
 
 
+def entropy_of_erank(erank):
+    """H = ln(erank), the secondary scale of the QK figure (ranks below 1 only in the margin)."""
+    return np.log(np.clip(erank, 1e-3, None))
+
+
+def entropy_ticks(low: float, high: float, gap: float = 0.05) -> list[int]:
+    """Whole-nat ticks H ≥ 0 of an erank axis from low to high, from the top down, each at least
+    `gap` of the axis away from the one above (exp(H) crowds them at the bottom)."""
+    ticks = []
+    for value in range(int(np.floor(np.log(high))), -1, -1):
+        if np.exp(value) >= low and (not ticks or np.exp(ticks[-1]) - np.exp(value) >= gap * (high - low)):
+            ticks.append(value)
+    return ticks
+
+
 def plot_qk(table: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
     fig, ax = new_figure()
-    entropy_ax = third_axis(ax)
     for layer, layer_rows in table[table["matrix"] == "W_QK"].groupby("layer"):
-        color = f"C{layer}"
-        seed_band(ax, layer_rows, "erank", color=color, label=f"erank, layer {layer}")
-        seed_band(entropy_ax, layer_rows, "spectral_entropy", color=color, linestyle=":",
-                  label=f"entropy, layer {layer}")
+        seed_band(ax, layer_rows, "erank", color=f"C{layer}", label=f"layer {layer}")
     log_step_axis(ax)
     ax.set_ylabel(f"effective rank of {math_name('W_QK')}")
-    entropy_ax.set_ylabel("spectral entropy (nats)")
+    meaningful_ylim(ax, 1.0, None, flat_share=math.inf)
+    entropy_ax = ax.secondary_yaxis(ENTROPY_AXIS_AT, functions=(entropy_of_erank, np.exp))
+    entropy_ax.yaxis.set_major_locator(FixedLocator(entropy_ticks(*ax.get_ylim())))
+    entropy_ax.set_ylabel("spectral entropy $H = \\ln(\\mathrm{erank})$ (nats)")
     twin = accuracy_twin(ax, metrics)
-    combined_legend(ax, entropy_ax, twin, loc="lower left", bbox_to_anchor=(0.0, 1.02), ncol=2)
+    combined_legend(ax, twin)
     save_figure(fig, png_path)
 
 

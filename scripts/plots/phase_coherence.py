@@ -3,7 +3,8 @@
 mean over columns weighted by column norm; mean ± std over seeds) against the training step, with
 train and test accuracy on a twin axis: one figure, written as PNG and PDF. R² measures whether a
 column is one bump on the number line; it is blind to Fourier features (arbitrary phase per
-frequency), so it need not move at grokking."""
+frequency), so it need not move at grokking. R² lies in [0, 1]; the y axis shows that whole span
+whenever the curve moves by less than a third of it (grokflow.plotting.meaningful_ylim)."""
 
 import argparse
 
@@ -18,7 +19,7 @@ def plot(phase: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
     fig, ax = new_figure()
     rows = positive_steps(phase[phase["column"] == MEAN_COLUMN])
     seed_band(ax, rows, "r2", label="phase $R^2$ of $W_E$ (norm-weighted mean)")
-    finish_against_step(fig, ax, "phase coherence $R^2$", metrics, png_path)
+    finish_against_step(fig, ax, "phase coherence $R^2$", metrics, png_path, span=(0.0, 1.0))
 
 
 def main(argv=None) -> None:

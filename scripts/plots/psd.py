@@ -3,7 +3,8 @@
 grokks with its own frequencies, so seeds are never averaged): a frequency × step heatmap of
 each frequency's share of the power (frequency 0 included), over the op's group (x for x+y and
 x−y, log_g x for x×y and x÷y); step 0 is dropped for the log10 step axis. Written as
-OUTDIR/seed{seed}.png and .pdf."""
+OUTDIR/seed{seed}.png and .pdf, every seed on one colour range (0 to the largest share of the op),
+so that the seeds' files compare."""
 
 import argparse
 from pathlib import Path
@@ -30,13 +31,18 @@ def geometric_edges(steps: np.ndarray) -> np.ndarray:
     return np.concatenate([[first], middles, [last]])
 
 
-def plot_seed(rows: pd.DataFrame, group: str, png_path) -> None:
+def shared_norm(psd: pd.DataFrame) -> Normalize:
+    """One linear colour scale for every seed of the op: 0 to the largest power share."""
+    return Normalize(vmin=0, vmax=float(psd["power_fraction"].max()))
+
+
+def plot_seed(rows: pd.DataFrame, group: str, norm: Normalize, png_path) -> None:
     """One heatmap of a seed's power fractions: frequency against step."""
     grid = rows.pivot_table(index="frequency", columns="step", values="power_fraction")
     steps, frequencies = grid.columns.to_numpy(dtype=float), grid.index.to_numpy(dtype=float)
     fig, ax = new_figure()
     mesh = ax.pcolormesh(geometric_edges(steps), np.append(frequencies - 0.5, frequencies[-1] + 0.5),
-                         grid.to_numpy(), cmap=COLORMAP, norm=Normalize(vmin=0), shading="flat")
+                         grid.to_numpy(), cmap=COLORMAP, norm=norm, shading="flat")
     log_step_axis(ax)
     ax.set_ylabel(frequency_label(group))
     fig.colorbar(mesh, ax=ax, label="share of the embedding's Fourier power")
@@ -54,8 +60,9 @@ def main(argv=None) -> None:
     psd = positive_steps(psd)
     if psd.empty:
         raise GrokflowError(f"{args.psd} has no rows with step > 0")
+    norm = shared_norm(psd)
     for seed, rows in psd.groupby("seed"):
-        plot_seed(rows, group, Path(args.outdir) / f"seed{seed}.png")
+        plot_seed(rows, group, norm, Path(args.outdir) / f"seed{seed}.png")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Share of the layer-0 QK circuit's 2-D DFT power (over the op's group, summed over heads) on the
 diagonals k2 = ±k1 against the training step (mean ± std over seeds), beside its random baseline
-(the share of the diagonal cells, dotted), with train and test accuracy on a twin axis."""
+(the share of the diagonal cells, dotted), with train and test accuracy on a twin axis. The share
+lies in [0, 1] (grokflow.plotting.meaningful_ylim)."""
 
 import argparse
 
@@ -28,7 +29,7 @@ def main(argv=None) -> None:
     line = seed_band(ax, rows, "diagonal_fraction", label="layer 0, heads summed")
     baseline = float(rows["random_baseline"].iloc[0])
     baseline_line(ax, baseline, color=line.get_color(), label=f"evenly spread power ({baseline:.3g})")
-    finish_against_step(fig, ax, "QK power on $k_2 = \\pm k_1$ (fraction)", metrics, args.output)
+    finish_against_step(fig, ax, "QK power on $k_2 = \\pm k_1$ (fraction)", metrics, args.output, span=(0.0, 1.0))
 
 
 if __name__ == "__main__":

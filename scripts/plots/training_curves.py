@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Grokking curves of one op: accuracy (train and test, mean ± std over seeds) and loss (geometric
 mean, band of ± one std of log10 loss) against the training step, one figure each (PNG + PDF
-beside it)."""
+beside it); accuracy on its whole span [0, 1], the legend above the axes."""
 
 import argparse
 

@@ -5,6 +5,11 @@ One axes per file, PNG (200 dpi) and PDF, no titles or panel letters, the Okabe�
 draws the same glyphs), training step on a log10 axis with 10ⁿ ticks, accuracy on a twin axis,
 and seed variation as a light mean ± std band around the mean line (geometric on log axes:
 log_seed_band), with the seeds themselves drawn thinly when there are fewer than three.
+
+Honesty at a glance: y ranges chosen by meaning (meaningful_ylim: a curve that barely moves is
+drawn inside its quantity's natural span, so it looks flat), legends above the axes (off the
+data), no right spine unless a right axis is drawn there, and on multi-axis figures each axis
+coloured like its curves (color_axis).
 """
 
 from pathlib import Path
@@ -12,6 +17,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+from matplotlib.colors import to_hex  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import LogLocator, LogFormatterMathtext, NullFormatter  # noqa: E402
 import numpy as np  # noqa: E402
@@ -44,6 +50,12 @@ GROUP_VARIABLES = {"additive": "$x$", "multiplicative": r"$\log_g x$"}
 BASELINE_STYLE = {"linestyle": ":", "linewidth": 1.0}
 LOG_FLOOR = 1e-12
 SEED_LINES_BELOW = 3
+# meaningful_ylim: lines spanning less than this share of their quantity's natural span are drawn
+# inside that whole span (a margin of SPAN_MARGIN of it either side): an automatic range never
+# magnifies a curve more than 3× against the span its quantity can take.
+FLAT_SHARE = 1 / 3
+SPAN_MARGIN = 0.02
+LEGEND_ABOVE = {"loc": "lower left", "bbox_to_anchor": (0.0, 1.02), "ncol": 2}
 
 
 def frequency_label(group: str, symbol: str = "k", what: str = "frequency") -> str:
@@ -67,9 +79,69 @@ def math_name(matrix: str) -> str:
 
 
 def new_figure(figsize=FIGSIZE):
-    """A figure with its single axes."""
+    """A figure with its single axes; no top or right spine (a twin axis brings its own right
+    spine, with its ticks)."""
     fig, ax = plt.subplots(figsize=figsize)
+    ax.spines["right"].set_visible(False)
     return fig, ax
+
+
+def color_axis(axis, color: str, side: str = "left") -> None:
+    """Colour one y axis of a multi-axis figure like its curves: label, ticks, tick labels and spine."""
+    axis.yaxis.label.set_color(color)
+    axis.tick_params(axis="y", colors=color)
+    axis.spines[side].set_color(color)
+
+
+def curve_color(ax) -> str | None:
+    """The one colour of ax's labelled lines (curves and reference lines), None if they differ."""
+    colors = {to_hex(line.get_color()) for line in ax.lines if not line.get_label().startswith("_")}
+    return colors.pop() if len(colors) == 1 else None
+
+
+def color_axis_like_curves(axis, side: str = "left") -> None:
+    """color_axis in the colour of the axis's curves, where they share one (else left as it is)."""
+    color = curve_color(axis)
+    if color is not None:
+        color_axis(axis, color, side)
+
+
+def data_lines(ax) -> list:
+    """The lines of ax whose y values are data coordinates (every plotted line and axhline; not
+    axvlines, whose y runs over the axes)."""
+    return [line for line in ax.lines if line.get_transform().contains_branch_seperately(ax.transData)[1]]
+
+
+def meaningful_ylim(ax, low: float | None = None, high: float | None = None, flat_share: float = FLAT_SHARE) -> None:
+    """Y limits by meaning, for a linear y axis, called once everything is drawn on ax.
+
+    low and high are the natural bounds of the quantity (either may be None: unbounded on that
+    side; e.g. 0 and 1 for a fraction, 1 for an effective rank). Its natural span runs from low
+    (else the lowest value drawn, bands included) to high (else the highest); reference lines
+    drawn with axhline count as drawn values, so the span always reaches them. If the plotted
+    lines (means, seeds, references) move by less than `flat_share` of that span, the axis shows
+    the whole span (so that a curve that barely moves looks flat, and its level reads against
+    the bound); otherwise the automatic range is kept, cut at the bounds (a mean ± std band may
+    reach past a bound the quantity cannot cross). flat_share=math.inf: always the natural span.
+    """
+    values = np.concatenate([np.asarray(line.get_ydata(), dtype=float) for line in data_lines(ax)] or [[]])
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return
+    lowest, highest = values.min(), values.max()
+    drawn_low, drawn_high = ax.dataLim.intervaly if ax.dataLim.height >= 0 else (lowest, highest)
+    # a bound never hides a line (only the part of a band beyond it)
+    bottom = min(lowest, drawn_low) if low is None else min(low, lowest)
+    top = max(highest, drawn_high) if high is None else max(high, highest)
+    span = top - bottom
+    margin = SPAN_MARGIN * span if span > 0 else 0.05 * max(abs(top), 1.0)
+    if highest - lowest < flat_share * span or span <= 0:
+        ax.set_ylim(bottom - margin, top + margin)
+        return
+    ax.autoscale_view(scalex=False)
+    auto_low, auto_high = ax.get_ylim()
+    ax.set_ylim(auto_low if low is None else max(auto_low, bottom - margin),
+                auto_high if high is None else min(auto_high, top + margin))
 
 
 def log_step_axis(ax, label: str = "training step") -> None:
@@ -131,7 +203,8 @@ def log_seed_band(ax, frame: pd.DataFrame, column: str, **line_kwargs):
 
 
 def accuracy_twin(ax, metrics: pd.DataFrame, which=("train_acc", "test_acc")):
-    """A twin y axis (right) with train and test accuracy, mean ± std over seeds, in greys."""
+    """A twin y axis (right) with train and test accuracy, mean ± std over seeds, in greys (the
+    axis in the darker one)."""
     twin = ax.twinx()
     metrics = positive_steps(metrics)
     for column in which:
@@ -140,33 +213,53 @@ def accuracy_twin(ax, metrics: pd.DataFrame, which=("train_acc", "test_acc")):
     twin.set_ylim(-0.02, 1.02)
     twin.set_ylabel("accuracy")
     twin.spines["top"].set_visible(False)
+    color_axis(twin, ACCURACY_COLORS["test_acc"], "right")
     return twin
 
 
-def third_axis(ax, offset: float = 1.18):
-    """A second right-hand y axis, its spine moved outwards, for three-axis figures."""
+def third_axis(ax, offset: float = 1.18, color: str | None = None):
+    """A second right-hand y axis, its spine moved outwards, for three-axis figures; coloured
+    (color_axis) when its curves share one colour."""
     third = ax.twinx()
     third.spines["right"].set_position(("axes", offset))
     third.spines["top"].set_visible(False)
+    if color is not None:
+        color_axis(third, color, "right")
     return third
 
 
 def combined_legend(ax, *others, **kwargs) -> None:
-    """One legend for the lines of several (twin) axes, drawn on the top-most one."""
+    """One legend for the lines of several (twin) axes, drawn on the top-most one, above the axes
+    (off the data) unless kwargs place it elsewhere."""
     handles, labels = ax.get_legend_handles_labels()
     for other in others:
         more_handles, more_labels = other.get_legend_handles_labels()
         handles, labels = handles + more_handles, labels + more_labels
-    (others[-1] if others else ax).legend(handles, labels, **({"loc": "best"} | kwargs))
+    (others[-1] if others else ax).legend(handles, labels, **(LEGEND_ABOVE | kwargs))
 
 
-def finish_against_step(fig, ax, ylabel: str, metrics: pd.DataFrame, png_path) -> None:
-    """The common end of a metric-against-step figure: log10 step axis, the y label, train and
-    test accuracy on a twin axis, one legend, saved as PNG + PDF."""
+def initial_value_line(ax, frame: pd.DataFrame, column: str, what: str = "step 0 (random initialisation)", **kwargs):
+    """A dotted reference line at the mean of `column` over the step-0 rows of `frame` (the value
+    at random initialisation), labelled with it; None if the frame has no step 0."""
+    initial = frame.loc[frame["step"] == 0, column].mean()
+    if not np.isfinite(initial):
+        return None
+    return baseline_line(ax, initial, **({"color": "#6E6E6E", "label": f"{what}: {initial:.3g}"} | kwargs))
+
+
+def finish_against_step(fig, ax, ylabel: str, metrics: pd.DataFrame, png_path,
+                        span: tuple[float | None, float | None] | None = None, flat_share: float = FLAT_SHARE) -> None:
+    """The common end of a metric-against-step figure: log10 step axis, the y label (coloured like
+    the curves where they share one colour), the y range by meaning when the quantity's natural
+    bounds `span` = (low, high) are given (meaningful_ylim), train and test accuracy on a twin
+    axis, one legend above the axes, saved as PNG + PDF."""
     log_step_axis(ax)
     ax.set_ylabel(ylabel)
+    if span is not None:
+        meaningful_ylim(ax, *span, flat_share=flat_share)
+    color_axis_like_curves(ax)
     twin = accuracy_twin(ax, metrics)
-    combined_legend(ax, twin, loc="lower left", bbox_to_anchor=(0.0, 1.02), ncol=2)
+    combined_legend(ax, twin)
     save_figure(fig, png_path)
 
 
