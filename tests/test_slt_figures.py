@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import grokflow.plotting
 from grokflow.errors import GrokflowError
 from grokflow.slt.methods import METHODS
 
@@ -220,3 +221,25 @@ def test_a_criteria_csv_lacking_a_column_is_named(tmp_path):
         plot_script("llc_calibration").main([
             "--calibration", str(tmp_path / "calibration.csv"), "--criteria", str(tmp_path / "criteria.csv"),
             "--nbeta", "100", "--outdir", str(tmp_path / "figures")])
+
+
+def test_negative_estimates_over_training_are_marked_and_keyed(tmp_path, monkeypatch):
+    """A checkpoint whose LLC is negative (w₀ no minimum) is drawn with a keyed mark."""
+    figures = []
+    monkeypatch.setattr(grokflow.plotting, "save_figure", lambda fig, path: figures.append(fig))
+    steps = [1, 10, 100, 1000]
+    llc = pd.DataFrame({"seed": 0, "step": steps, "llc_mean": [1.0, 2.0, 3.0, -5.0]})
+    flatness = pd.DataFrame({"seed": 0, "step": steps, "lambda_mean": [1.0, 2.0, 3.0, 4.0]})
+    metrics = pd.DataFrame({"seed": 0, "step": steps, "train_acc": 1.0, "test_acc": 0.5})
+    paths = {}
+    for name, frame in (("llc", llc), ("flatness", flatness), ("metrics", metrics)):
+        paths[name] = tmp_path / f"{name}.csv"
+        frame.to_csv(paths[name], index=False)
+    plot_script("slt_against_step").main(["--llc", str(paths["llc"]), "--flatness", str(paths["flatness"]),
+                                          "--metrics", str(paths["metrics"]), "--llc-output", str(tmp_path / "a.png"),
+                                          "--flatness-output", str(tmp_path / "b.png")])
+    legends = [[t.get_text() for t in fig.legends[0].get_texts()] if fig.legends else
+               [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+               for fig in figures]
+    assert any("negative estimate" in text and "1 of 4" in text for text in legends[0])
+    assert not any("negative estimate" in text for text in legends[1])

@@ -1,19 +1,28 @@
 #!/usr/bin/env python
 """The SGLD LLC and λ_eff (thermodynamic integration) against the training step, one figure each
 (mean ± std over seeds of the per-checkpoint means), with train and test accuracy on a twin axis.
-Checkpoints whose every chain diverged are left out."""
+Checkpoints whose every chain diverged are left out; a seed's negative estimate (its chains went
+below L_n(w₀): w₀ is no minimum there) is marked and keyed, with the zero line."""
 
 import argparse
 
 import pandas as pd
 
 from grokflow.errors import run_main
-from grokflow.plotting import finish_against_step, new_figure, positive_steps, seed_band
+from grokflow.plotting import BASELINE_STYLE, finish_against_step, new_figure, positive_steps, seed_band
+
+NEGATIVE_STYLE = {"marker": "v", "markersize": 4, "markerfacecolor": "white", "color": "black", "linestyle": "none"}
 
 
 def plot(table: pd.DataFrame, column: str, label: str, ylabel: str, metrics: pd.DataFrame, png_path) -> None:
     fig, ax = new_figure()
-    seed_band(ax, positive_steps(table).dropna(subset=[column]), column, label=label)
+    rows = positive_steps(table).dropna(subset=[column])
+    seed_band(ax, rows, column, label=label)
+    negative = rows[rows[column] < 0]
+    if len(negative):
+        ax.axhline(0.0, color="#9E9E9E", **BASELINE_STYLE)
+        ax.plot(negative["step"], negative[column], **NEGATIVE_STYLE,
+                label=f"negative estimate, w₀ no minimum ({len(negative)} of {len(rows)})")
     finish_against_step(fig, ax, ylabel, metrics, png_path)
 
 
