@@ -140,6 +140,10 @@ def test_rescaling_heatmap_colour_scale_is_the_samplers_own_log_scale():
     positive = table["llc_mean"][table["llc_mean"] > 0]
     assert norm.vmin == positive.min() and norm.vmax == positive.max()
     assert module.own_norm(pd.Series([-1.0, math.nan])) is None
+    # an estimate that barely moves is drawn in one colour, not stretched over the map
+    flat = module.own_norm(pd.Series([0.05190, 0.05192]))
+    assert flat.vmax / flat.vmin == pytest.approx(module.MIN_RATIO)
+    assert flat.vmin < 0.05190 and flat.vmax > 0.05192
 
 
 def test_rescaling_heatmaps_refuse_tables_of_two_variants(tmp_path):

@@ -23,6 +23,7 @@ from grokflow.plotting import new_figure, save_figure
 from grokflow.slt.methods import DISPLAY_NAMES, METHODS
 
 COLUMNS = ("alpha", "beta", "llc_mean", "n_diverged", "variant")
+MIN_RATIO = 2.0  # the narrowest colour range: a factor 2 (±41% around the centre)
 COLORMAP = matplotlib.colormaps["plasma"]
 DIVERGED_COLOR = "#A0A0A0"
 NEGATIVE_STYLE = {"facecolor": "white", "edgecolor": "#404040", "hatch": "////", "linewidth": 0}
@@ -72,13 +73,17 @@ def log_edges(values: np.ndarray) -> np.ndarray:
 
 
 def own_norm(llc: pd.Series) -> LogNorm | None:
-    """A log colour scale over the positive finite estimates; None when there are none."""
+    """A log colour scale over the positive finite estimates, spanning at least a factor
+    MIN_RATIO around their geometric centre, so that an estimate that barely moves (an invariant
+    sampler) is drawn in one colour rather than stretched over the whole map; None when there are
+    no positive estimates."""
     positive = llc[np.isfinite(llc) & (llc > 0)]
     if positive.empty:
         return None
     low, high = positive.min(), positive.max()
-    if low == high:
-        low, high = low / 10 ** 0.5, high * 10 ** 0.5
+    if high / low < MIN_RATIO:
+        centre = np.sqrt(low * high)
+        low, high = centre / np.sqrt(MIN_RATIO), centre * np.sqrt(MIN_RATIO)
     return LogNorm(vmin=low, vmax=high)
 
 
