@@ -18,7 +18,8 @@ from safetensors.torch import load_file
 from grokflow.connectivity.model import ConnectivityTransformer, NetConfig, global_mask, local_mask
 from grokflow.connectivity.task import DISCONNECTED, TaskConfig, constant_answer
 from grokflow.errors import run_main
-from grokflow.plotting import PALETTE, baseline_line, log_step_axis, new_figure, positive_steps, save_figure
+from grokflow.plotting import (PALETTE, baseline_line, decade_limits, log_step_axis, new_figure, positive_steps,
+                               save_figure)
 
 FIGURES = ("mask_local", "mask_global", "positional_gram_lowrank", "positional_gram_dense", "accuracy",
            "accuracy_by_hop")
@@ -75,13 +76,6 @@ def model_lines(table: pd.DataFrame):
                MARKERS[index % len(MARKERS)], rows)
 
 
-def decade_limits(ax, values) -> None:
-    """Local helper: x limits snapped outwards to powers of ten, so that a log step axis whose data
-    span less than a decade still shows a labelled 10ⁿ tick at each end."""
-    values = np.asarray(values, dtype=float)
-    ax.set_xlim(10 ** np.floor(np.log10(values.min())), 10 ** np.ceil(np.log10(values.max())))
-
-
 def chance_line(ax):
     return baseline_line(ax, CHANCE, color=REFERENCE_COLOR, label=f"chance ({CHANCE:g}: balanced labels)")
 
@@ -95,7 +89,7 @@ def plot_curves(curves: pd.DataFrame, path) -> None:
         ax.plot(rows["step"], rows["val_acc"], color=color, linestyle=style, label=label)
     chance_line(ax)
     log_step_axis(ax)
-    decade_limits(ax, curves["step"])
+    ax.set_xlim(*decade_limits(curves["step"]))
     ax.set_ylabel("validation accuracy")
     ax.set_ylim(0.4, 1.02)
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.02), ncol=2)

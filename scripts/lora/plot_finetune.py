@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from grokflow.errors import GrokflowError, run_main
-from grokflow.plotting import PALETTE, baseline_line, log_step_axis, new_figure, positive_steps, save_figure
+from grokflow.plotting import (PALETTE, baseline_line, decade_limits, log_step_axis, new_figure, positive_steps,
+                               save_figure)
 
 FULL_COLOR = "#000000"
 CHANCE_COLOR = "#9E9E9E"
@@ -74,11 +75,6 @@ def label_minor_steps(ax, mantissas=(2, 5)) -> None:
         return f"{value:.0f}" if round(value / 10**exponent) in mantissas else ""
 
     ax.xaxis.set_minor_formatter(FuncFormatter(label))
-
-
-def decade_limits(values: pd.Series) -> tuple[float, float]:
-    """The powers of ten around the values, as limits of a log axis whose 10ⁿ ticks are all labelled."""
-    return 10.0 ** np.floor(np.log10(values.min())), 10.0 ** np.ceil(np.log10(values.max()))
 
 
 def plot_accuracy(table: pd.DataFrame, path) -> None:

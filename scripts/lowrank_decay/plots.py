@@ -18,13 +18,13 @@ import re
 
 from matplotlib.lines import Line2D
 from matplotlib.patheffects import withStroke
-import numpy as np
 import pandas as pd
 
 from grokflow.arguments import positive_int
 from grokflow.errors import run_main
 from grokflow.lowrank_decay.study import METHODS, StudySettings
-from grokflow.plotting import PALETTE, baseline_line, log_step_axis, new_figure, positive_steps, save_figure
+from grokflow.plotting import (PALETTE, baseline_line, decade_limits, log_step_axis, new_figure, positive_steps,
+                               save_figure)
 
 METHOD_LABELS = {"l2": "L2 weight decay", "lowrank": "low-rank decay"}
 METHOD_COLORS = dict(zip(METHODS, PALETTE))
@@ -94,13 +94,6 @@ def column_label(column: str) -> str:
     return f"layer {int(match.group(1)) - 1} $W_{match.group(2)}$"
 
 
-def decade_limits(ax, values) -> None:
-    """Local helper: x limits snapped outwards to powers of ten, so that a log step axis whose data
-    span less than a decade still shows a labelled 10ⁿ tick at each end."""
-    values = np.asarray(values, dtype=float)
-    ax.set_xlim(10 ** np.floor(np.log10(values.min())), 10 ** np.ceil(np.log10(values.max())))
-
-
 def against_step(curves: pd.DataFrame, columns: list[str], ylabel: str, path, log_y: bool = False,
                  chance: float | None = None) -> None:
     """`columns` against the step (log axis, step 0 left out), a colour per method and a line style per
@@ -122,7 +115,7 @@ def against_step(curves: pd.DataFrame, columns: list[str], ylabel: str, path, lo
     if chance is not None:
         baseline_line(ax, chance, color=REFERENCE_COLOR, label=f"chance (1/p = {chance:.2g})")
     log_step_axis(ax)
-    decade_limits(ax, curves["step"])
+    ax.set_xlim(*decade_limits(curves["step"]))
     ax.set_ylabel(ylabel)
     if log_y:
         ax.set_yscale("log")

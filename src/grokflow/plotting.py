@@ -154,6 +154,13 @@ def log_step_axis(ax, label: str = "training step") -> None:
     ax.set_xlabel(label)
 
 
+def decade_limits(values) -> tuple[float, float]:
+    """The powers of ten around the (positive) values: limits of a log axis whose data span less
+    than a decade, so that a labelled 10ⁿ tick stands at each end."""
+    values = np.asarray(values, dtype=float)
+    return 10.0 ** np.floor(np.log10(values.min())), 10.0 ** np.ceil(np.log10(values.max()))
+
+
 def positive_steps(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows with step > 0, the ones a log axis can show."""
     return frame[frame["step"] > 0]
