@@ -195,6 +195,17 @@ def chain_update(sampler: Sampler, compiled: bool) -> Callable:
 
 
 @functools.cache
+def chain_distance(compiled: bool) -> Callable:
+    """(params (P, C, ...), w0 (P, ...)) → ‖w − w₀‖ of every (point, chain); compiled, it reads
+    each parameter once instead of once per elementwise pass."""
+    def distance(params, w0):
+        return squared_distance(params, w0).sqrt()
+
+    batched = vmap(vmap(distance, in_dims=(0, None)))
+    return torch.compile(batched) if compiled else batched
+
+
+@functools.cache
 def chain_proposal(sampler: Sampler) -> Callable:
     """The sampler's proposal for every (point, chain): (params, grads, w0, state, epsilon, nbeta,
     localisation) → (means, stds, state); the diagnostics' slower path."""
@@ -254,7 +265,7 @@ def _run_chunk(loss: Loss, sampler: Sampler, points: Points, settings: ChainSett
     start_losses = per_sample_losses(loss, points)
     losses = torch.empty(len(points), c, settings.steps, dtype=some.dtype, device=some.device)
     baselines, distances = torch.empty_like(losses), torch.empty_like(losses)
-    distance = vmap(vmap(squared_distance, in_dims=(0, None)))
+    distance = chain_distance(compiled and not diagnostics)
     if diagnostics:
         acceptance = torch.full_like(losses[..., 1:], torch.nan)
         proposal = chain_proposal(sampler)
@@ -269,7 +280,7 @@ def _run_chunk(loss: Loss, sampler: Sampler, points: Points, settings: ChainSett
             grads, losses[:, :, step] = gradient(params, points.scales, points.inputs[:, indices],
                                                  points.targets[:, indices])
             baselines[:, :, step] = start_losses[:, indices].mean(dim=-1)
-            distances[:, :, step] = distance(params, w0).sqrt()
+            distances[:, :, step] = distance(params, w0)
             if not diagnostics:
                 params, state = update(params, grads, w0, noise, state, points.epsilon, points.nbeta,
                                        points.localisation)
