@@ -1,7 +1,17 @@
 # grokflow: train small transformers on modular arithmetic, watch them grok, measure why.
 # Targets: all (= all_csvs + all_figures), all_csvs, all_figures, lora, table_connectivity, slt,
-# lowrank_decay. See README.md.
-configfile: "config.yaml"
+# lowrank_decay. See README.md. Runs from any working directory: snakemake -s REPO/Snakefile -d DIR.
+import os
+
+from snakemake.utils import min_version
+
+# Checksums of small inputs: a touched but unchanged file or library module reruns nothing.
+min_version("9.18")
+
+
+# The defaults of the repository's config.yaml, wherever the working directory is; --configfile
+# files override them.
+configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
 wildcard_constraints:
@@ -19,7 +29,10 @@ include: "workflow/rules/lora.smk"
 include: "workflow/rules/connectivity.smk"
 include: "workflow/rules/slt.smk"
 include: "workflow/rules/lowrank_decay.smk"
-include: "workflow/rules/report.smk"
+
+
+# `snakemake --report report.zip`: every figure (PNG), captioned, grouped by study and op (common.smk's figure()).
+report: "workflow/report/workflow.rst"
 
 
 localrules:
@@ -45,7 +58,7 @@ rule all_csvs:
 
 rule all_figures:
     input:
-        [figure.replace(".png", ext) for op in OPS for figure in op_figures(op) for ext in (".png", ".pdf")],
+        png_and_pdf(png for op in OPS for png in op_figures(op)),
         LORA_FIGURES,
         LRD_FIGURES,
         CONN_FIGURES,

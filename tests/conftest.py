@@ -1,4 +1,5 @@
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -40,6 +41,13 @@ def snakemake(workdir, *args, timeout=None, configfiles=(CI_CONFIG,)):
             process.communicate()
             raise
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def planned_jobs(result) -> list[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run lists."""
+    jobs = re.findall(r"^(?:local)?rule (\w+):\n((?:    .*\n)*)", result.stdout, flags=re.M)
+    return [(rule, next(iter(re.findall(r"^    wildcards: (.*)$", block, flags=re.M)), ""))
+            for rule, block in jobs]
 
 
 def step_stack_and_singles(stack, singles, steps: int = 5) -> None:

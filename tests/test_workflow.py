@@ -16,7 +16,7 @@ from grokflow.checkpoints import load_checkpoint, read_info, save_checkpoint
 from grokflow.config import schedule, validate_config
 from grokflow.metrics.effective_rank import MATRICES
 
-from conftest import CI_CONFIG, REPO, copy_workflow, snakemake
+from conftest import CI_CONFIG, REPO, copy_workflow, planned_jobs, snakemake
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +28,6 @@ def workdir(tmp_path_factory):
 def ci_config():
     config = yaml.safe_load((REPO / CI_CONFIG).read_text())
     return validate_config(config, REPO / "workflow/schemas/config.schema.yaml")
-
-
-def planned_jobs(result) -> list[tuple[str, str]]:
-    """(rule, wildcards) of every job a dry run lists."""
-    jobs = re.findall(r"^(?:local)?rule (\w+):\n((?:    .*\n)*)", result.stdout, flags=re.M)
-    return [(rule, next(iter(re.findall(r"^    wildcards: (.*)$", block, flags=re.M)), ""))
-            for rule, block in jobs]
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import torch
 from .errors import GrokflowError
 from .io import atomic_path
 from .model import GrokTransformer, ModelConfig
+from .schedule import checkpoint_name  # noqa: F401 (the file name of a step's checkpoint, defined torch-free)
 
 METADATA_KEY = "grokflow"
 
@@ -38,10 +39,6 @@ class CheckpointInfo:
     def from_metadata(cls, meta: dict[str, str]) -> "CheckpointInfo":
         fields = json.loads(meta[METADATA_KEY])
         return cls(**(fields | {"model": ModelConfig(**fields["model"])}))
-
-
-def checkpoint_name(step: int) -> str:
-    return f"step{step:07d}.safetensors"
 
 
 def save_checkpoint(path, tensors: dict[str, torch.Tensor], info: CheckpointInfo) -> None:

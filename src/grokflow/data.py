@@ -10,15 +10,9 @@ import numpy as np
 import torch
 
 from .errors import GrokflowError
+from .primes import is_prime
 
 OPS = ("x+y", "x-y", "x×y", "x÷y")
-
-
-def is_prime(n: int) -> bool:
-    """True when n is a prime number (trial division; p is small here)."""
-    if n < 2:
-        return False
-    return all(n % d for d in range(2, int(n**0.5) + 1))
 
 
 def answer(op: str, x: np.ndarray, y: np.ndarray, p: int) -> np.ndarray:

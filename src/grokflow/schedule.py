@@ -1,4 +1,5 @@
-"""The checkpoint schedule: log-spaced training steps, a pure function of the config."""
+"""The checkpoint schedule: log-spaced training steps, a pure function of the config, and the file
+name of each step's checkpoint (torch-free: the workflow reads both while Snakemake parses it)."""
 
 import math
 
@@ -18,3 +19,8 @@ def checkpoint_steps(total_steps: int, per_decade: int = 40, extra_steps=()) -> 
     steps = {0, total_steps, *log_spaced.tolist()}
     steps.update(s for s in extra_steps if 0 <= s <= total_steps)
     return sorted(steps)
+
+
+def checkpoint_name(step: int) -> str:
+    """The file name of the checkpoint at `step`."""
+    return f"step{step:07d}.safetensors"

@@ -1,11 +1,15 @@
-# Included first by the Snakefile: config validation, the checkpoint schedule, paths and input functions.
+# Included first by the Snakefile: config validation, the checkpoint schedule, paths, input
+# functions and the figures' report entries. Parsing imports no torch (tests/test_snakefile.py).
 import math
+import os
+from pathlib import Path
 import shlex
 import sys
 
-from grokflow.checkpoints import checkpoint_name
 from grokflow.config import ConfigError, schedule, validate_config
-from grokflow.metrics.effective_rank import MATRICES
+from grokflow.import_graph import library_files
+from grokflow.metrics.matrix_names import MATRICES
+from grokflow.schedule import checkpoint_name
 
 
 try:
@@ -76,6 +80,25 @@ def seed_metric_csvs(wildcards):
     return [f"{RUN_DIR}/metric.csv".format(op=wildcards.op, seed=seed) for seed in SEEDS]
 
 
+def workdir_path(path) -> str:
+    """`path` relative to the working directory when below it, else absolute (the repository's
+    files when Snakemake runs elsewhere, with -d): how the rules name their files."""
+    absolute = Path(path).resolve()
+    return str(absolute.relative_to(Path.cwd())) if absolute.is_relative_to(Path.cwd()) else str(absolute)
+
+
+def script_with_library(script):
+    """An input function for unpack(): the rule's `script` (a path in the repository, wildcards
+    allowed) and the grokflow files it imports (`library`), so that a change of either reruns the
+    rule's jobs."""
+
+    def files(wildcards):
+        path = Path(workflow.basedir, script.format(**wildcards))
+        return {"script": workdir_path(path), "library": [workdir_path(file) for file in library_files(path)]}
+
+    return files
+
+
 def train_flags():
     """The command-line flags of scripts/train.py that come from the config."""
     model, opt, ckpt, train = config["model"], config["optimizer"], config["checkpoints"], config["train"]
@@ -130,3 +153,90 @@ def lowrank_decay_flags(steps):
         f"--newton-schulz-steps {study['newton_schulz_steps']} --other-weight-decay {study['other_weight_decay']} "
         f"--l2-factor {study['l2_factor']} --device {study['device']} --threads {study['threads']}"
     )
+
+
+# `snakemake --report report.zip`: the study (report category) of each rule's figures (PNG), each
+# captioned by workflow/report/{rule}.rst.
+REPORT_STUDIES = {
+    "Grokking and its mechanism": [
+        "training_curves", "plot_effective_rank", "metric_figure", "qk_circuit_spectrum", "psd_heatmap",
+        "fourier_basis_figures", "intrinsic_dimension_figures", "agop_figures",
+    ],
+    "Singular learning theory": [
+        "llc_rescaling_figures", "llc_trace_figures", "slt_against_step_figures", "llc_calibration_figures",
+        "llc_rescaling_cv_figure",
+    ],
+    "LoRA rank study": ["lora_rank_demo", "lora_matrix_figures", "lora_finetune_figures"],
+    "Table connectivity": ["connectivity_figures"],
+    "Low-rank decay": ["lowrank_decay_figures"],
+}
+STUDY_OF_RULE = {rule_name: study for study, rule_names in REPORT_STUDIES.items() for rule_name in rule_names}
+FIGURE_FORMATS = (".png", ".pdf")
+
+
+def figure(prefix, rule_name, names=()):
+    """The outputs {prefix}.png and {prefix}.pdf of one figure of the rule `rule_name` (multiext,
+    named `names` if given, e.g. ("loss", "loss_pdf")). The PNG goes into the report, captioned by
+    workflow/report/{rule_name}.rst, under the rule's study and its op (or "all ops"), labelled
+    by its path below figures/."""
+    png, pdf = multiext(prefix, **dict(zip(names, FIGURE_FORMATS))) if names else multiext(prefix, *FIGURE_FORMATS)
+    entry = report(
+        png,
+        caption=f"../report/{rule_name}.rst",
+        category=STUDY_OF_RULE[rule_name],
+        subcategory="{op}" if "{op}" in prefix else "all ops",
+        labels={"figure": prefix.partition("/figures/")[2]},
+    )
+    return [entry, pdf]
+
+
+def png_and_pdf(pngs):
+    """Each figure of `pngs` (paths ending in .png) and the PDF beside it, e.g. for a target."""
+    return [f"{png.removesuffix('.png')}{ext}" for png in pngs for ext in FIGURE_FORMATS]
+
+
+# Parameters and inputs that depend on the job: functions, which Snakemake calls with its wildcards
+# (and output); a string would have its braces filled in.
+def run_dir_template(wildcards):
+    """RUN_DIR with {op} and {seed} left in, for scripts/train.py's --out-template."""
+    return RUN_DIR
+
+
+def metric_options(wildcards):
+    """The options of scripts/metrics/{metric}.py that come from the config."""
+    return METRIC_OPTIONS.get(wildcards.metric, "")
+
+
+def table_flag(wildcards):
+    """The flag of scripts/plots/{figure}.py that names its table."""
+    return TABLE_FLAGS[wildcards.figure]
+
+
+def op_figure_pngs(wildcards):
+    """Every figure (PNG) of the job's op."""
+    return op_figures(wildcards.op)
+
+
+def summary_tables(wildcards, input):
+    """NAME=PATH of each table the op's summary reads."""
+    return " ".join(shlex.quote(f"{name}={path}") for name, path in zip(SUMMARY_TABLES, input.tables))
+
+
+def output_folder(wildcards, output):
+    """The folder of the job's first output."""
+    return os.path.dirname(output[0])
+
+
+def heatmap_folder(wildcards, output):
+    """The folder of the LoRA demo's heatmaps."""
+    return os.path.dirname(output.heatmaps[0])
+
+
+def dense_flag(wildcards):
+    """--dense for the dense connectivity model, nothing for the low-rank one."""
+    return "--dense" if wildcards.model == "dense" else ""
+
+
+def connectivity_runs(wildcards):
+    """The job's table (curve, by_hop or summary) of every connectivity model and depth."""
+    return expand(f"{CONN_RUN}/{CONN_TABLES[wildcards.table]}.csv", model=CONN_MODELS, depth=CONN["depths"])

@@ -1,17 +1,13 @@
 # The table-connectivity study (seed 001, issue 10): outputs under results/table_connectivity/.
-import os
 
 CONN = config["table_connectivity"]
 CONN_DIR = "results/table_connectivity"
 CONN_MODELS = ["lowrank", "dense"]
 CONN_RUN = f"{CONN_DIR}/{{model}}_depth{{depth}}"
 CONN_DEEPEST = max(CONN["depths"])
-CONN_FIGURES = [
-    f"{CONN_DIR}/figures/{name}{ext}"
-    for name in ("mask_local", "mask_global", "positional_gram_lowrank", "positional_gram_dense", "accuracy",
-                 "accuracy_by_hop")
-    for ext in (".png", ".pdf")
-]
+CONN_FIGURE_NAMES = ["mask_local", "mask_global", "positional_gram_lowrank", "positional_gram_dense", "accuracy",
+                     "accuracy_by_hop"]
+CONN_FIGURES = png_and_pdf(f"{CONN_DIR}/figures/{name}.png" for name in CONN_FIGURE_NAMES)
 CONN_TABLES = {"training": "curve", "by_hop": "by_hop", "models": "summary"}
 
 
@@ -20,7 +16,7 @@ rule connectivity_train:
     from its train_state.pt (kept outside the declared outputs, so that Snakemake's clean-up of an
     interrupted job does not delete it)."""
     input:
-        script="scripts/connectivity/train.py",
+        unpack(script_with_library("scripts/connectivity/train.py")),
     output:
         curve=f"{CONN_RUN}/curve.csv",
         by_hop=f"{CONN_RUN}/by_hop.csv",
@@ -30,7 +26,7 @@ rule connectivity_train:
         model="lowrank|dense",
         depth=r"\d+",
     params:
-        dense=lambda wildcards: "--dense" if wildcards.model == "dense" else "",
+        dense=dense_flag,
         options=(
             f"--V {CONN['V']} --C {CONN['C']} --rho {CONN['rho']} --n-dims {CONN['n_dims']} "
             f"--d-model {CONN['d_model']} --n-heads {CONN['n_heads']} --local-layers {CONN['local_layers']} "
@@ -57,10 +53,8 @@ rule connectivity_train:
 rule connectivity_table:
     """One table of every model and depth: training (curves), by_hop or models (summaries)."""
     input:
-        csvs=lambda wildcards: expand(
-            f"{CONN_RUN}/{CONN_TABLES[wildcards.table]}.csv", model=CONN_MODELS, depth=CONN["depths"]
-        ),
-        script="scripts/connectivity/combine.py",
+        unpack(script_with_library("scripts/connectivity/combine.py")),
+        csvs=connectivity_runs,
     output:
         f"{CONN_DIR}/{{table}}.csv",
     wildcard_constraints:
@@ -80,16 +74,16 @@ rule connectivity_table:
 rule connectivity_figures:
     """Masks, positional Gram matrices, accuracy against step and by hop distance."""
     input:
+        unpack(script_with_library("scripts/connectivity/plots.py")),
         training=f"{CONN_DIR}/training.csv",
         by_hop=f"{CONN_DIR}/by_hop.csv",
         lowrank=f"{CONN_DIR}/lowrank_depth{CONN_DEEPEST}/weights.safetensors",
         dense=f"{CONN_DIR}/dense_depth{CONN_DEEPEST}/weights.safetensors",
-        script="scripts/connectivity/plots.py",
     output:
-        CONN_FIGURES,
+        [figure(f"{CONN_DIR}/figures/{name}", "connectivity_figures") for name in CONN_FIGURE_NAMES],
     params:
         sizes=f"--V {CONN['V']} --C {CONN['C']} --n-dims {CONN['n_dims']}",
-        out=lambda wildcards, output: os.path.dirname(output[0]),
+        out=output_folder,
     log:
         "results/logs/table_connectivity/figures.log",
     threads: 1

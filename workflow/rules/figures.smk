@@ -1,13 +1,11 @@
 rule training_curves:
     """Accuracy and loss against step (the grokking curves) of one op."""
     input:
+        unpack(script_with_library("scripts/plots/training_curves.py")),
         metrics="results/{op}/metric.csv",
-        script="scripts/plots/training_curves.py",
     output:
-        accuracy="results/{op}/figures/accuracy.png",
-        accuracy_pdf="results/{op}/figures/accuracy.pdf",
-        loss="results/{op}/figures/loss.png",
-        loss_pdf="results/{op}/figures/loss.pdf",
+        figure("results/{op}/figures/accuracy", "training_curves", names=("accuracy", "accuracy_pdf")),
+        figure("results/{op}/figures/loss", "training_curves", names=("loss", "loss_pdf")),
     log:
         "results/logs/figures/training_curves/{op}.log",
     threads: 1
@@ -24,11 +22,11 @@ rule training_curves:
 rule plot_effective_rank:
     """Effective rank of each weight matrix with accuracy, one figure per matrix."""
     input:
+        unpack(script_with_library("scripts/plots/effective_rank.py")),
         erank="results/{op}/effective_rank.csv",
         metrics="results/{op}/metric.csv",
-        script="scripts/plots/effective_rank.py",
     output:
-        expand("results/{{op}}/figures/effective_rank/{matrix}{ext}", matrix=MATRICES, ext=(".png", ".pdf")),
+        [figure(f"results/{{op}}/figures/effective_rank/{matrix}", "plot_effective_rank") for matrix in MATRICES],
     params:
         outdir="results/{op}/figures/effective_rank",
     log:
@@ -47,16 +45,15 @@ rule plot_effective_rank:
 rule metric_figure:
     """A metric against step with accuracy on a twin axis (one file per metric)."""
     input:
+        unpack(script_with_library("scripts/plots/{figure}.py")),
         table="results/{op}/{figure}.csv",
         metrics="results/{op}/metric.csv",
-        script="scripts/plots/{figure}.py",
     output:
-        png="results/{op}/figures/{figure}.png",
-        pdf="results/{op}/figures/{figure}.pdf",
+        figure("results/{op}/figures/{figure}", "metric_figure", names=("png", "pdf")),
     wildcard_constraints:
         figure="|".join(TABLE_FLAGS),
     params:
-        flag=lambda wildcards: TABLE_FLAGS[wildcards.figure],
+        flag=table_flag,
     log:
         "results/logs/figures/{figure}/{op}.log",
     threads: 1
@@ -73,11 +70,13 @@ rule metric_figure:
 rule qk_circuit_spectrum:
     """One 2-D spectrum heatmap of the layer-0 QK circuit per seed and extra step, on one colour scale."""
     input:
+        unpack(script_with_library("scripts/plots/qk_circuit_spectrum.py")),
         spectra="results/{op}/qk_circuit.csv",
-        script="scripts/plots/qk_circuit_spectrum.py",
     output:
-        expand("results/{{op}}/figures/{figure}{ext}", figure=seed_figures("qk_circuit", SPECTRUM_STEPS),
-               ext=(".png", ".pdf")),
+        [
+            figure(f"results/{{op}}/figures/{name}", "qk_circuit_spectrum")
+            for name in seed_figures("qk_circuit", SPECTRUM_STEPS)
+        ],
     params:
         outdir="results/{op}/figures/qk_circuit",
     log:
@@ -95,10 +94,10 @@ rule qk_circuit_spectrum:
 rule psd_heatmap:
     """W_E's Fourier power per frequency (rows) against step (columns), one figure per seed."""
     input:
+        unpack(script_with_library("scripts/plots/psd.py")),
         psd="results/{op}/psd.csv",
-        script="scripts/plots/psd.py",
     output:
-        expand("results/{{op}}/figures/{figure}{ext}", figure=seed_figures("psd"), ext=(".png", ".pdf")),
+        [figure(f"results/{{op}}/figures/{name}", "psd_heatmap") for name in seed_figures("psd")],
     params:
         outdir="results/{op}/figures/psd",
     log:
@@ -116,14 +115,12 @@ rule psd_heatmap:
 rule fourier_basis_figures:
     """Fourier sparsity (L1/L2) and top-k energy of W_E and W_U, with accuracy."""
     input:
+        unpack(script_with_library("scripts/plots/fourier_basis.py")),
         fourier="results/{op}/fourier_basis.csv",
         metrics="results/{op}/metric.csv",
-        script="scripts/plots/fourier_basis.py",
     output:
-        sparsity="results/{op}/figures/fourier_sparsity.png",
-        sparsity_pdf="results/{op}/figures/fourier_sparsity.pdf",
-        energy="results/{op}/figures/fourier_top_k.png",
-        energy_pdf="results/{op}/figures/fourier_top_k.pdf",
+        figure("results/{op}/figures/fourier_sparsity", "fourier_basis_figures", names=("sparsity", "sparsity_pdf")),
+        figure("results/{op}/figures/fourier_top_k", "fourier_basis_figures", names=("energy", "energy_pdf")),
     log:
         "results/logs/figures/fourier_basis/{op}.log",
     threads: 1
@@ -140,14 +137,13 @@ rule fourier_basis_figures:
 rule intrinsic_dimension_figures:
     """TwoNN dimension of W_E and W_U, and effective rank and entropy of W_QK, with accuracy."""
     input:
+        unpack(script_with_library("scripts/plots/intrinsic_dimension.py")),
         table="results/{op}/intrinsic_dimension.csv",
         metrics="results/{op}/metric.csv",
-        script="scripts/plots/intrinsic_dimension.py",
     output:
-        dimension="results/{op}/figures/intrinsic_dimension.png",
-        dimension_pdf="results/{op}/figures/intrinsic_dimension.pdf",
-        qk="results/{op}/figures/qk_effective_rank.png",
-        qk_pdf="results/{op}/figures/qk_effective_rank.pdf",
+        figure("results/{op}/figures/intrinsic_dimension", "intrinsic_dimension_figures",
+               names=("dimension", "dimension_pdf")),
+        figure("results/{op}/figures/qk_effective_rank", "intrinsic_dimension_figures", names=("qk", "qk_pdf")),
     log:
         "results/logs/figures/intrinsic_dimension/{op}.log",
     threads: 1
@@ -164,14 +160,12 @@ rule intrinsic_dimension_figures:
 rule agop_figures:
     """AGOP effective rank, and circulant deviation of the Gram matrix and the AGOP, with accuracy."""
     input:
+        unpack(script_with_library("scripts/plots/agop_circulant.py")),
         table="results/{op}/agop_circulant.csv",
         metrics="results/{op}/metric.csv",
-        script="scripts/plots/agop_circulant.py",
     output:
-        erank="results/{op}/figures/agop_erank.png",
-        erank_pdf="results/{op}/figures/agop_erank.pdf",
-        circulant="results/{op}/figures/agop_circulant.png",
-        circulant_pdf="results/{op}/figures/agop_circulant.pdf",
+        figure("results/{op}/figures/agop_erank", "agop_figures", names=("erank", "erank_pdf")),
+        figure("results/{op}/figures/agop_circulant", "agop_figures", names=("circulant", "circulant_pdf")),
     log:
         "results/logs/figures/agop_circulant/{op}.log",
     threads: 1

@@ -1,5 +1,4 @@
 # The LoRA rank study (seed 003, issue 11): outputs under results/lora/.
-import os
 
 LORA = config["lora"]
 LORA_DIR = "results/lora"
@@ -7,30 +6,25 @@ LORA_SOURCE = (
     f"results/{LORA['source_op']}/seed{LORA['source_seed']}/checkpoints/{checkpoint_name(config['steps'])}"
 )
 LORA_RANKS = " ".join(str(rank) for rank in LORA["rank_candidates"])
-LORA_HEATMAPS = [
-    f"{LORA_DIR}/figures/heatmaps/{source}_{matrix}{ext}"
-    for source in ("gaussian", "grokked")
-    for matrix in ("W0", "delta", "W", "truncated")
-    for ext in (".png", ".pdf")
+LORA_HEATMAP_NAMES = [
+    f"heatmaps/{source}_{matrix}" for source in ("gaussian", "grokked") for matrix in ("W0", "delta", "W", "truncated")
 ]
-LORA_FIGURES = [
-    f"{LORA_DIR}/figures/{name}{ext}"
-    for name in ("lora_rank_error", "spectrum", "finetune_accuracy", "finetune_params")
-    for ext in (".png", ".pdf")
-] + LORA_HEATMAPS
+LORA_FIGURES = png_and_pdf(
+    f"{LORA_DIR}/figures/{name}.png"
+    for name in ("lora_rank_error", "spectrum", "finetune_accuracy", "finetune_params", *LORA_HEATMAP_NAMES)
+)
 
 
 rule lora_rank_demo:
     """Seed 003's demo: random LoRA update and best rank-r errors of a Gaussian and a grokked W₀."""
     input:
+        unpack(script_with_library("scripts/lora/rank_demo.py")),
         checkpoint=LORA_SOURCE,
-        script="scripts/lora/rank_demo.py",
     output:
+        figure(f"{LORA_DIR}/figures/lora_rank_error", "lora_rank_demo", names=("figure", "figure_pdf")),
         csv=f"{LORA_DIR}/rank_error.csv",
         spectrum=f"{LORA_DIR}/spectrum.csv",
         matrices=f"{LORA_DIR}/matrices.safetensors",
-        figure=f"{LORA_DIR}/figures/lora_rank_error.png",
-        figure_pdf=f"{LORA_DIR}/figures/lora_rank_error.pdf",
     params:
         options=(
             f"--hidden-size {LORA['hidden_size']} --ranks {LORA_RANKS} --alpha {LORA['alpha']} "
@@ -52,15 +46,14 @@ rule lora_rank_demo:
 rule lora_matrix_figures:
     """Singular spectra of both W₀ and a heatmap per demo matrix."""
     input:
+        unpack(script_with_library("scripts/lora/plot_matrices.py")),
         spectrum=rules.lora_rank_demo.output.spectrum,
         matrices=rules.lora_rank_demo.output.matrices,
-        script="scripts/lora/plot_matrices.py",
     output:
-        spectrum=f"{LORA_DIR}/figures/spectrum.png",
-        spectrum_pdf=f"{LORA_DIR}/figures/spectrum.pdf",
-        heatmaps=LORA_HEATMAPS,
+        figure(f"{LORA_DIR}/figures/spectrum", "lora_matrix_figures", names=("spectrum", "spectrum_pdf")),
+        heatmaps=[figure(f"{LORA_DIR}/figures/{name}", "lora_matrix_figures") for name in LORA_HEATMAP_NAMES],
     params:
-        out=lambda wildcards, output: os.path.dirname(output.heatmaps[0]),
+        out=heatmap_folder,
     log:
         "results/logs/lora/matrix_figures.log",
     threads: 1
@@ -77,8 +70,8 @@ rule lora_matrix_figures:
 rule lora_finetune:
     """LoRA at every rank and full fine-tuning from the grokked checkpoint to the target op."""
     input:
+        unpack(script_with_library("scripts/lora/finetune.py")),
         checkpoint=LORA_SOURCE,
-        script="scripts/lora/finetune.py",
     output:
         f"{LORA_DIR}/finetune.csv",
     params:
@@ -105,13 +98,11 @@ rule lora_finetune:
 rule lora_finetune_figures:
     """Test accuracy against fine-tuning step per rank, and trainable parameters against final accuracy."""
     input:
+        unpack(script_with_library("scripts/lora/plot_finetune.py")),
         finetune=rules.lora_finetune.output,
-        script="scripts/lora/plot_finetune.py",
     output:
-        accuracy=f"{LORA_DIR}/figures/finetune_accuracy.png",
-        accuracy_pdf=f"{LORA_DIR}/figures/finetune_accuracy.pdf",
-        params=f"{LORA_DIR}/figures/finetune_params.png",
-        params_pdf=f"{LORA_DIR}/figures/finetune_params.pdf",
+        figure(f"{LORA_DIR}/figures/finetune_accuracy", "lora_finetune_figures", names=("accuracy", "accuracy_pdf")),
+        figure(f"{LORA_DIR}/figures/finetune_params", "lora_finetune_figures", names=("params", "params_pdf")),
     log:
         "results/logs/lora/finetune_figures.log",
     threads: 1

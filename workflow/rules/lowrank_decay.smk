@@ -4,13 +4,13 @@ LRD_DIR = "results/lowrank_decay"
 LRD_FIGURE_NAMES = ["phase_l2", "phase_lowrank", "phase_difference", "mechanism_accuracy",
                     "mechanism_stable_rank", "mechanism_spectrum", "mechanism_attention_l2",
                     "mechanism_attention_lowrank"]
-LRD_FIGURES = [f"{LRD_DIR}/figures/{name}{ext}" for name in LRD_FIGURE_NAMES for ext in (".png", ".pdf")]
+LRD_FIGURES = png_and_pdf(f"{LRD_DIR}/figures/{name}.png" for name in LRD_FIGURE_NAMES)
 
 
 rule lowrank_decay_phase_fraction:
     """Every (method, strength, seed) of one train fraction, as one stack of models."""
     input:
-        script="scripts/lowrank_decay/phase_diagram.py",
+        unpack(script_with_library("scripts/lowrank_decay/phase_diagram.py")),
     output:
         summary=f"{LRD_DIR}/phase/fraction{{fraction}}.csv",
         curves=f"{LRD_DIR}/phase/fraction{{fraction}}_curves.csv",
@@ -40,9 +40,9 @@ rule lowrank_decay_phase_fraction:
 rule lowrank_decay_phase_diagram:
     """The phase diagram's runs of every fraction in one table (and their measurements in another)."""
     input:
+        unpack(script_with_library("scripts/combine_metrics.py")),
         summaries=expand(f"{LRD_DIR}/phase/fraction{{fraction}}.csv", fraction=LRD["fractions"]),
         curves=expand(f"{LRD_DIR}/phase/fraction{{fraction}}_curves.csv", fraction=LRD["fractions"]),
-        script="scripts/combine_metrics.py",
     output:
         summary=f"{LRD_DIR}/phase_diagram.csv",
         curves=f"{LRD_DIR}/phase_curves.csv",
@@ -64,7 +64,7 @@ rule lowrank_decay_phase_diagram:
 rule lowrank_decay_mechanism:
     """One L2 and one low-rank run, measured over training, with their spectra and attention."""
     input:
-        script="scripts/lowrank_decay/mechanism.py",
+        unpack(script_with_library("scripts/lowrank_decay/mechanism.py")),
     output:
         curves=f"{LRD_DIR}/mechanism.csv",
         spectrum=f"{LRD_DIR}/mechanism_spectrum.csv",
@@ -94,15 +94,15 @@ rule lowrank_decay_mechanism:
 rule lowrank_decay_figures:
     """The three phase-diagram heatmaps and the mechanism figures, one per file."""
     input:
+        unpack(script_with_library("scripts/lowrank_decay/plots.py")),
         summary=rules.lowrank_decay_phase_diagram.output.summary,
         curves=rules.lowrank_decay_mechanism.output.curves,
         spectrum=rules.lowrank_decay_mechanism.output.spectrum,
         attention=rules.lowrank_decay_mechanism.output.attention,
-        script="scripts/lowrank_decay/plots.py",
     output:
-        LRD_FIGURES,
+        [figure(f"{LRD_DIR}/figures/{name}", "lowrank_decay_figures") for name in LRD_FIGURE_NAMES],
     params:
-        figures=lambda wildcards, output: os.path.dirname(output[0]),
+        figures=output_folder,
         p=config["modulus"],
     log:
         "results/logs/lowrank_decay/figures.log",

@@ -1,14 +1,14 @@
 rule checkpoint_metric:
     """One metric of every checkpoint of every seed of an op, batched in one process."""
     input:
+        unpack(script_with_library("scripts/metrics/{metric}.py")),
         checkpoints=checkpoints_at(SCHEDULE),
-        script="scripts/metrics/{metric}.py",
     output:
         "results/{op}/{metric}.csv",
     wildcard_constraints:
         metric="|".join(CHECKPOINT_METRICS),
     params:
-        options=lambda wildcards: METRIC_OPTIONS.get(wildcards.metric, ""),
+        options=metric_options,
     log:
         "results/logs/{metric}/{op}.log",
     threads: 1
@@ -24,8 +24,8 @@ rule checkpoint_metric:
 rule qk_circuit:
     """2-D Fourier spectrum over the op's group of layer 0's W_E W_Q W_Kᵀ W_Eᵀ at the config's extra steps."""
     input:
+        unpack(script_with_library("scripts/metrics/qk_circuit.py")),
         checkpoints=checkpoints_at(SPECTRUM_STEPS),
-        script="scripts/metrics/qk_circuit.py",
     output:
         "results/{op}/qk_circuit.csv",
     params:
@@ -45,9 +45,9 @@ rule qk_circuit:
 rule agop_circulant:
     """Input-gradient AGOP and circulant scores of W_E's Gram matrix and of the pulled-back AGOP."""
     input:
+        unpack(script_with_library("scripts/metrics/agop_circulant.py")),
         checkpoints=checkpoints_at(SCHEDULE),
         metrics="results/{op}/metric.csv",
-        script="scripts/metrics/agop_circulant.py",
     output:
         "results/{op}/agop_circulant.csv",
     params:
@@ -69,9 +69,9 @@ rule agop_circulant:
 rule circuit_competition:
     """Share of W_E's and W_U's norm in each seed's key-frequency Fourier subspace and the memorisation subspace."""
     input:
+        unpack(script_with_library("scripts/metrics/circuit_competition.py")),
         checkpoints=checkpoints_at(SCHEDULE),
         key_frequencies="results/{op}/key_frequencies.csv",
-        script="scripts/metrics/circuit_competition.py",
     output:
         "results/{op}/circuit_competition.csv",
     params:
@@ -95,8 +95,8 @@ rule circuit_competition:
 rule key_frequencies:
     """Each seed's frequencies that carry most of its W_E's Fourier power at the end of training."""
     input:
+        unpack(script_with_library("scripts/metrics/key_frequencies.py")),
         checkpoints=checkpoints_at(SCHEDULE[-1:]),
-        script="scripts/metrics/key_frequencies.py",
     output:
         "results/{op}/key_frequencies.csv",
     params:
@@ -118,9 +118,9 @@ rule key_frequencies:
 rule progress_measures:
     """Restricted and excluded loss (Nanda et al. 2023) of every checkpoint, from each seed's key frequencies."""
     input:
+        unpack(script_with_library("scripts/metrics/progress_measures.py")),
         checkpoints=checkpoints_at(SCHEDULE),
         key_frequencies="results/{op}/key_frequencies.csv",
-        script="scripts/metrics/progress_measures.py",
     output:
         "results/{op}/progress_measures.csv",
     params:

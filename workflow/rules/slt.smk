@@ -1,9 +1,10 @@
 # Singular learning theory: LLC under the (α, β) rescalings, LLC and λ_eff over training, calibration.
 from grokflow.slt.flags import chain_flags, every_kth, method_values, range_flag
 from grokflow.slt.methods import METHODS as SLT_METHODS
-from grokflow.slt.rescaling import VARIANTS as SLT_VARIANTS
 
 SLT = config["slt"]
+# grokflow.slt.rescaling.VARIANTS, which imports torch (tests/test_snakefile.py keeps them equal).
+SLT_VARIANTS = ("fixed", "scaled")
 SLT_CHAIN_FLAGS = chain_flags(SLT, config["optimizer"])
 SLT_METHOD_FLAGS = f"--epsilon {method_values(SLT, 'epsilon')} --gamma {method_values(SLT, 'gamma')}"
 FINAL_CHECKPOINT = f"{RUN_DIR}/checkpoints/{checkpoint_name(SCHEDULE[-1])}"
@@ -29,7 +30,7 @@ SLT_FIGURES = [
     "results/figures/llc_rescaling_cv.png",
     *(figure for op in OPS for figure in SLT_OP_FIGURES[op]),
 ]
-SLT_FIGURE_FILES = [figure.replace(".png", ext) for figure in SLT_FIGURES for ext in (".png", ".pdf")]
+SLT_FIGURE_FILES = png_and_pdf(SLT_FIGURES)
 SLT_CSVS = [
     *expand("results/{op}/llc_rescaling/{variant}/{method}.csv", op=OPS, variant=SLT_VARIANTS, method=SLT_METHODS),
     *expand("results/{op}/{table}.csv", op=OPS, table=["llc", "flatness_slt", "llc_traces"]),
@@ -44,8 +45,8 @@ rule llc_rescaling:
     localisation variants (fixed γ, γ/s²), and each sampler's diagnosed traces at α = β = 1: one
     job, so that each sampler's compiled step (slt.compile) is built once for all the ops."""
     input:
+        unpack(script_with_library("scripts/slt/llc_rescaling.py")),
         checkpoints=expand(FINAL_CHECKPOINT, op=OPS, seed=SEEDS[0]),
-        script="scripts/slt/llc_rescaling.py",
     output:
         tables=expand("results/{op}/llc_rescaling/{variant}/{method}.csv", op=OPS, variant=SLT_VARIANTS,
                       method=SLT_METHODS),
@@ -75,8 +76,8 @@ rule llc_over_training:
     """SGLD LLC and λ_eff (thermodynamic integration) at every checkpoint_every-th checkpoint of
     every seed of an op, from one batch of chains at the config's temperatures."""
     input:
+        unpack(script_with_library("scripts/slt/llc_over_training.py")),
         checkpoints=checkpoints_at(TRAINING_STEPS),
-        script="scripts/slt/llc_over_training.py",
     output:
         llc="results/{op}/llc.csv",
         flatness="results/{op}/flatness_slt.csv",
@@ -104,8 +105,8 @@ rule llc_calibration:
     """LLC and chain diagnostics of the final checkpoint (first seed) for every sampler over ε, nβ
     and γ/10, γ, 10γ; and the ε of each sampler that meet the criteria."""
     input:
+        unpack(script_with_library("scripts/slt/llc_calibration.py")),
         checkpoint=FINAL_CHECKPOINT.replace("{seed}", str(SEEDS[0])),
-        script="scripts/slt/llc_calibration.py",
     output:
         table="results/{op}/llc_calibration.csv",
         criteria="results/{op}/llc_calibration_criteria.csv",
@@ -134,9 +135,9 @@ rule llc_rescaling_summary:
     """Each sampler's coefficient of variation of the LLC over the rescaling grid, every op and
     variant, over the points where every sampler stayed finite."""
     input:
+        unpack(script_with_library("scripts/slt/llc_rescaling_summary.py")),
         tables=expand("results/{op}/llc_rescaling/{variant}/{method}.csv", op=OPS, variant=SLT_VARIANTS,
                       method=SLT_METHODS),
-        script="scripts/slt/llc_rescaling_summary.py",
     output:
         "results/llc_rescaling_summary.csv",
     params:
@@ -158,11 +159,13 @@ rule llc_rescaling_summary:
 rule llc_rescaling_figures:
     """Heatmaps of the LLC over the rescaling grid, one log colour scale per sampler and variant."""
     input:
+        unpack(script_with_library("scripts/plots/llc_rescaling.py")),
         tables=expand("results/{{op}}/llc_rescaling/{{variant}}/{method}.csv", method=SLT_METHODS),
-        script="scripts/plots/llc_rescaling.py",
     output:
-        expand("results/{{op}}/figures/llc_rescaling/{{variant}}/{method}{ext}", method=SLT_METHODS,
-               ext=(".png", ".pdf")),
+        [
+            figure(f"results/{{op}}/figures/llc_rescaling/{{variant}}/{method}", "llc_rescaling_figures")
+            for method in SLT_METHODS
+        ],
     params:
         outdir="results/{op}/figures/llc_rescaling/{variant}",
     log:
@@ -180,10 +183,10 @@ rule llc_rescaling_figures:
 rule llc_trace_figures:
     """Per-chain loss traces of every sampler at the unscaled point."""
     input:
+        unpack(script_with_library("scripts/plots/llc_traces.py")),
         traces="results/{op}/llc_traces.csv",
-        script="scripts/plots/llc_traces.py",
     output:
-        expand("results/{{op}}/figures/llc_traces/{method}{ext}", method=SLT_METHODS, ext=(".png", ".pdf")),
+        [figure(f"results/{{op}}/figures/llc_traces/{method}", "llc_trace_figures") for method in SLT_METHODS],
     params:
         outdir="results/{op}/figures/llc_traces",
     log:
@@ -201,15 +204,13 @@ rule llc_trace_figures:
 rule slt_against_step_figures:
     """The SGLD LLC and λ_eff against step with accuracy on a twin axis."""
     input:
+        unpack(script_with_library("scripts/plots/slt_against_step.py")),
         llc="results/{op}/llc.csv",
         flatness="results/{op}/flatness_slt.csv",
         metrics="results/{op}/metric.csv",
-        script="scripts/plots/slt_against_step.py",
     output:
-        llc="results/{op}/figures/llc.png",
-        llc_pdf="results/{op}/figures/llc.pdf",
-        flatness="results/{op}/figures/flatness_slt.png",
-        flatness_pdf="results/{op}/figures/flatness_slt.pdf",
+        figure("results/{op}/figures/llc", "slt_against_step_figures", names=("llc", "llc_pdf")),
+        figure("results/{op}/figures/flatness_slt", "slt_against_step_figures", names=("flatness", "flatness_pdf")),
     log:
         "results/logs/figures/slt_against_step/{op}.log",
     threads: 1
@@ -227,11 +228,14 @@ rule llc_calibration_figures:
     """LLC against ε for each nβ and for γ/10, 10γ, with the MALA acceptance, one figure per sampler;
     the ε that meet the criteria and the configured ε marked."""
     input:
+        unpack(script_with_library("scripts/plots/llc_calibration.py")),
         calibration="results/{op}/llc_calibration.csv",
         criteria="results/{op}/llc_calibration_criteria.csv",
-        script="scripts/plots/llc_calibration.py",
     output:
-        expand("results/{{op}}/figures/llc_calibration/{method}{ext}", method=SLT_METHODS, ext=(".png", ".pdf")),
+        [
+            figure(f"results/{{op}}/figures/llc_calibration/{method}", "llc_calibration_figures")
+            for method in SLT_METHODS
+        ],
     params:
         outdir="results/{op}/figures/llc_calibration",
         chosen=method_values(SLT, "epsilon"),
@@ -253,11 +257,10 @@ rule llc_calibration_figures:
 rule llc_rescaling_cv_figure:
     """Coefficient of variation of each sampler's LLC over the rescaling grid, per op."""
     input:
+        unpack(script_with_library("scripts/plots/llc_rescaling_cv.py")),
         summary="results/llc_rescaling_summary.csv",
-        script="scripts/plots/llc_rescaling_cv.py",
     output:
-        png="results/figures/llc_rescaling_cv.png",
-        pdf="results/figures/llc_rescaling_cv.pdf",
+        figure("results/figures/llc_rescaling_cv", "llc_rescaling_cv_figure", names=("png", "pdf")),
     log:
         "results/logs/figures/llc_rescaling_cv.log",
     threads: 1

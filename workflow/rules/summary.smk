@@ -1,18 +1,16 @@
 rule mechanism_summary:
     """results/{op}/summary.md, generated from the op's CSVs, with its figures linked."""
     input:
+        unpack(script_with_library("scripts/summary.py")),
         metrics="results/{op}/metric.csv",
         key_frequencies="results/{op}/key_frequencies.csv",
         tables=expand("results/{{op}}/{table}.csv", table=SUMMARY_TABLES),
-        figures=lambda wildcards: op_figures(wildcards.op),
-        script="scripts/summary.py",
+        figures=op_figure_pngs,
     output:
         "results/{op}/summary.md",
     params:
         modulus=config["modulus"],
-        tables=lambda wildcards, input: " ".join(
-            shlex.quote(f"{name}={path}") for name, path in zip(SUMMARY_TABLES, input.tables)
-        ),
+        tables=summary_tables,
     log:
         "results/logs/summary/{op}.log",
     threads: 1
@@ -30,10 +28,10 @@ rule mechanism_summary:
 rule mechanism_summary_all:
     """results/summary.md: every op side by side, linking each op's summary."""
     input:
+        unpack(script_with_library("scripts/summary_all.py")),
         metrics=expand("results/{op}/metric.csv", op=OPS),
         key_frequencies=expand("results/{op}/key_frequencies.csv", op=OPS),
         summaries=expand("results/{op}/summary.md", op=OPS),
-        script="scripts/summary_all.py",
     output:
         "results/summary.md",
     params:

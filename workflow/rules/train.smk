@@ -4,7 +4,7 @@ if config["train"]["device"] == "cpu":
         """Train one (op, seed). Resumes from its train_state.pt (kept outside the declared
         outputs, so that Snakemake's clean-up of an interrupted job does not delete it)."""
         input:
-            script="scripts/train.py",
+            unpack(script_with_library("scripts/train.py")),
         output:
             checkpoints=CHECKPOINTS,
             metrics=f"{RUN_DIR}/metric.csv",
@@ -29,7 +29,7 @@ else:
         """Train every (op, seed) as one stack of models in one job on `train.device` (the GPU
         engine); the same outputs as the per-run `train` rule. Resumes from results/train_state.pt."""
         input:
-            script="scripts/train.py",
+            unpack(script_with_library("scripts/train.py")),
         output:
             checkpoints=expand(CHECKPOINTS, op=OPS, seed=SEEDS),
             metrics=expand(f"{RUN_DIR}/metric.csv", op=OPS, seed=SEEDS),
@@ -37,7 +37,7 @@ else:
             flags=train_flags(),
             ops=" ".join(shlex.quote(op) for op in OPS),
             seeds=" ".join(str(seed) for seed in SEEDS),
-            template=lambda wildcards: RUN_DIR,
+            template=run_dir_template,
             device=config["train"]["device"],
             tf32="--tf32" if config["train"]["tf32"] else "",
             compile="--compile" if config["train"]["compile"] else "",
@@ -59,8 +59,8 @@ else:
 rule metric_table:
     """All seeds' metric.csv of one op in one table."""
     input:
+        unpack(script_with_library("scripts/combine_metrics.py")),
         csvs=seed_metric_csvs,
-        script="scripts/combine_metrics.py",
     output:
         "results/{op}/metric.csv",
     log:
@@ -78,8 +78,8 @@ rule metric_table:
 rule grokking_summary:
     """Memorisation and grokking step of every op and seed, in one table."""
     input:
+        unpack(script_with_library("scripts/grokking_summary.py")),
         metrics=expand("results/{op}/metric.csv", op=OPS),
-        script="scripts/grokking_summary.py",
     output:
         "results/grokking_summary.csv",
     params:

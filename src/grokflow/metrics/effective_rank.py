@@ -12,8 +12,8 @@ import math
 import torch
 
 from ..model import ModelConfig
+from .matrix_names import MATRICES
 
-MATRICES = ("W_E", "W_pos", "W_U", "W_Q", "W_K", "W_V", "W_O", "W_in", "W_out")
 BLOCK_MATRICES = MATRICES[3:]
 
 
