@@ -112,9 +112,10 @@ def train_flags():
     )
 
 
-def train_runtime_minutes():
-    """A generous wall-time estimate for one CPU training job (about 50 ms per step)."""
-    return 10 + math.ceil(config["steps"] * 0.05 / 60)
+def train_runtime_minutes(models=1):
+    """A generous wall-time estimate for a CPU training job of `models` stacked models (about
+    50 ms per step and model)."""
+    return 10 + math.ceil(config["steps"] * models * 0.05 / 60)
 
 
 def gpus(device):
