@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from grokflow.data import OPS, all_pairs, is_prime, train_test_split
+from grokflow.arithmetic import is_prime
+from grokflow.data import OPS, all_pairs, train_test_split
 
 
 def test_division_table_p5():

@@ -1,7 +1,6 @@
 """The Snakefile itself: parsing it imports no torch, it runs from another working directory, and
 a change of library code reruns exactly the jobs whose scripts import it."""
 
-import ast
 import os
 from pathlib import Path
 import re
@@ -16,7 +15,6 @@ import yaml
 
 import grokflow
 from grokflow.import_graph import library_files
-from grokflow.slt.rescaling import VARIANTS
 
 from conftest import CI_CONFIG, REPO, copy_workflow, planned_jobs, snakemake
 
@@ -61,11 +59,6 @@ def test_parsing_the_workflow_imports_no_torch(tmp_path):
     imported = re.findall(r"^import time:.*\|\s*(\S+)$", result.stderr, flags=re.M)
     assert {"grokflow.config", "grokflow.import_graph"} <= set(imported)
     assert not [name for name in imported if name.split(".")[0] == "torch"]
-
-
-def test_slt_variants_are_the_librarys():
-    declared = re.search(r"^SLT_VARIANTS = (.*)$", (REPO / "workflow/rules/slt.smk").read_text(), flags=re.M)
-    assert ast.literal_eval(declared.group(1)) == VARIANTS
 
 
 def test_min_version_is_the_pinned_snakemake():

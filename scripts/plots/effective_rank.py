@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from grokflow.errors import run_main
-from grokflow.metrics.effective_rank import MATRICES
+from grokflow.metrics.matrix_names import MATRICES
 from grokflow.plotting import finish_against_step, math_name, new_figure, positive_steps, seed_band
 
 ERANK_SPAN = (1.0, None)  # erank = exp(spectral entropy) ≥ 1; ≤ min(matrix dims), not in the table

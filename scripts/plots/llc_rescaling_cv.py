@@ -18,10 +18,9 @@ import pandas as pd
 from grokflow.errors import GrokflowError, run_main
 from grokflow.io import read_csv
 from grokflow.plotting import PALETTE, new_figure, save_figure
-from grokflow.slt.methods import DISPLAY_NAMES, METHODS
+from grokflow.slt.methods import DISPLAY_NAMES, METHODS, VARIANTS
 
 COLUMNS = ("op", "variant", "method", "points", "points_common", "cv", "points_diverged")
-VARIANTS = ("fixed", "scaled")
 VARIANT_LABELS = {"fixed": r"fixed $\gamma$ at every point", "scaled": r"$\gamma/s^2$ per rescaled tensor"}
 VARIANT_BARS = {"fixed": {"alpha": 0.35, "hatch": "////"}, "scaled": {"alpha": 1.0, "hatch": None}}
 KEY_GREY = "#606060"

@@ -12,8 +12,7 @@ import itertools
 
 from grokflow.errors import GrokflowError, run_main
 from grokflow.io import read_csv, write_csv
-from grokflow.slt.methods import METHODS
-from grokflow.slt.rescaling import VARIANTS
+from grokflow.slt.methods import METHODS, VARIANTS
 from grokflow.slt.summary import rescaling_summary
 
 COLUMNS = ["alpha", "beta", "llc_mean", "n_diverged", "max_logit_change"]

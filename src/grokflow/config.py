@@ -7,8 +7,8 @@ from jsonschema.exceptions import ValidationError
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from .arithmetic import is_prime
 from .errors import GrokflowError
-from .primes import is_prime
 from .schedule import checkpoint_steps
 
 

@@ -9,10 +9,8 @@ import zlib
 import numpy as np
 import torch
 
+from .arithmetic import OPS, is_prime
 from .errors import GrokflowError
-from .primes import is_prime
-
-OPS = ("x+y", "x-y", "x×y", "x÷y")
 
 
 def answer(op: str, x: np.ndarray, y: np.ndarray, p: int) -> np.ndarray:

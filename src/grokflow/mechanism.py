@@ -32,9 +32,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from .arithmetic import ADDITIVE, MULTIPLICATIVE, smallest_primitive_root
 from .errors import GrokflowError
 from .io import atomic_path
-from .metrics.groups import ADDITIVE, MULTIPLICATIVE, smallest_primitive_root
 from .summary import GROKKED_ACC, MEMORISED_ACC, SPIKE_ACC, grokking_summary, spikes_after_grokking
 
 MISSING = "—"

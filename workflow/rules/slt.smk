@@ -1,10 +1,8 @@
 # Singular learning theory: LLC under the (α, β) rescalings, LLC and λ_eff over training, calibration.
 from grokflow.slt.flags import chain_flags, every_kth, method_values, range_flag
-from grokflow.slt.methods import METHODS as SLT_METHODS
+from grokflow.slt.methods import METHODS as SLT_METHODS, VARIANTS as SLT_VARIANTS
 
 SLT = config["slt"]
-# grokflow.slt.rescaling.VARIANTS, which imports torch (tests/test_snakefile.py keeps them equal).
-SLT_VARIANTS = ("fixed", "scaled")
 SLT_CHAIN_FLAGS = chain_flags(SLT, config["optimizer"])
 SLT_METHOD_FLAGS = f"--epsilon {method_values(SLT, 'epsilon')} --gamma {method_values(SLT, 'gamma')}"
 FINAL_CHECKPOINT = f"{RUN_DIR}/checkpoints/{checkpoint_name(SCHEDULE[-1])}"

@@ -21,12 +21,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ..data import OPS, is_prime
+from ..arithmetic import ADDITIVE, MULTIPLICATIVE, MULTIPLICATIVE_OPS, OPS, smallest_primitive_root
 from ..errors import GrokflowError
 
-ADDITIVE, MULTIPLICATIVE = "additive", "multiplicative"
 FOURIER_GROUPS = ("auto", ADDITIVE)
-MULTIPLICATIVE_OPS = ("x×y", "x÷y")
 DEFAULT_FOURIER_GROUP = "auto"
 
 
@@ -46,17 +44,6 @@ class NumberGroup:
     def index(self) -> torch.Tensor:
         """The tokens as a LongTensor, for indexing W_E's rows."""
         return torch.tensor(self.tokens, dtype=torch.long)
-
-
-def smallest_primitive_root(p: int) -> int:
-    """The smallest g whose powers g⁰ … g^(p−2) mod p are every nonzero residue (p prime)."""
-    if not is_prime(p):
-        raise GrokflowError(f"the multiplicative group of Z_p is cyclic only for prime p, but p = {p}; "
-                            "set metrics.fourier_group to 'additive' to read every op in Z_p")
-    if p == 2:
-        return 1
-    factors = [q for q in range(2, p) if (p - 1) % q == 0 and is_prime(q)]
-    return next(g for g in range(2, p) if all(pow(g, (p - 1) // q, p) != 1 for q in factors))
 
 
 def discrete_log_tokens(p: int) -> tuple[int, ...]:

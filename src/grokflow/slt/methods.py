@@ -1,8 +1,11 @@
-"""The samplers' names (no torch import, so that figure scripts start fast)."""
+"""The samplers' names and the rescaling study's variants (no torch import, so that figure scripts
+and the workflow's rules start fast)."""
 
 import argparse
 
 METHODS = ("sgld", "psgld", "rsgld", "sisgld")
+# The localisation of the rescaling study (grokflow.slt.rescaling): γ at every grid point, or γ/s².
+VARIANTS = ("fixed", "scaled")
 DISPLAY_NAMES = {"sgld": "SGLD", "psgld": "pSGLD", "rsgld": "Riemannian SGLD", "sisgld": "SI-SGLD"}
 
 

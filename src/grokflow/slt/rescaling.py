@@ -27,11 +27,11 @@ import torch
 
 from ..model import ModelConfig
 from .engine import Points
+from .methods import VARIANTS
 from .transformer import logits_function
 
 RESIDUAL_WRITERS = ("W_E", "W_pos", "W_O", "b_O", "W_out", "b_out")
 MLP_INPUTS = ("W_in", "b_in")
-VARIANTS = ("fixed", "scaled")
 
 
 def scale_factor(name: str, alpha: float, beta: float) -> float:
