@@ -273,12 +273,13 @@ def finish_against_step(fig, ax, ylabel: str, metrics: pd.DataFrame, png_path,
 def save_figure(fig, png_path) -> None:
     """Save as PNG (200 dpi) and as PDF beside it (same stem), atomically, then close.
 
-    Both files share one tight bounding box, measured once: `bbox_inches="tight"` would draw the
-    figure an extra time per file to measure it."""
+    Both files share one tight bounding box, measured once (`bbox_inches="tight"` would draw the
+    figure an extra time per file to measure it), after the PNG's folder proved writable."""
     png_path = Path(png_path)
-    fig.canvas.draw()
-    bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
-    for path, kwargs in ((png_path, {"dpi": 200}), (png_path.with_suffix(".pdf"), {})):
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=path.suffix[1:], bbox_inches=bbox, **kwargs)
+    with atomic_path(png_path) as tmp:
+        fig.canvas.draw()
+        bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
+        fig.savefig(tmp, format="png", dpi=200, bbox_inches=bbox)
+    with atomic_path(png_path.with_suffix(".pdf")) as tmp:
+        fig.savefig(tmp, format="pdf", bbox_inches=bbox)
     plt.close(fig)
