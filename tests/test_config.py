@@ -1,13 +1,16 @@
 import copy
+import functools
 import subprocess
 import sys
 
 import pytest
+from snakemake.cli import parse_config
+from snakemake.utils import update_config
 import yaml
 
 from grokflow.config import ConfigError, schedule, validate_config
 
-from conftest import REPO
+from conftest import REPO, copy_workflow, snakemake
 
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 
@@ -81,3 +84,62 @@ def test_snakemake_stops_before_any_job_with_one_line(tmp_path):
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == ["error: config key 'modulus': p = 30 is not prime, but op x÷y needs y⁻¹ mod p"]
+
+
+def with_overrides(*entries: str) -> dict:
+    """The quick config after Snakemake's `--config` entries, parsed and merged as Snakemake does."""
+    config = quick()
+    update_config(config, parse_config(list(entries)))
+    return config
+
+
+OVERRIDES = [
+    ('metrics={"fourier_top_k": 3}', ("metrics", "fourier_top_k"), 3),
+    ("seeds=[0]", ("seeds",), [0]),
+    ("seeds=[0, 2]", ("seeds",), [0, 2]),
+    ('optimizer={"lr": 0.002}', ("optimizer", "lr"), 0.002),
+    ('optimizer={"betas": [0.9, 0.99]}', ("optimizer", "betas"), [0.9, 0.99]),
+    ('model={"d_model": 32}', ("model", "d_model"), 32),
+    ('train={"threads": 2}', ("train", "threads"), 2),
+    ('train={"tf32": true}', ("train", "tf32"), True),
+]
+
+
+@pytest.mark.parametrize("entry, key, value", OVERRIDES)
+def test_a_nested_command_line_override_gets_the_schema_type(entry, key, value):
+    config = validate_config(with_overrides(entry), SCHEMA)
+    assert functools.reduce(dict.get, key, config) == value
+    assert type(functools.reduce(dict.get, key, config)) is type(value)
+
+
+def test_an_override_keeps_the_other_nested_keys():
+    config = validate_config(with_overrides('model={"d_model": 32}'), SCHEMA)
+    assert config["model"] == quick()["model"] | {"d_model": 32}
+
+
+def test_yaml_exponent_notation_is_a_number():
+    config = validate_config(yaml.safe_load("optimizer: {lr: 1e-3, weight_decay: 1E+0}"), SCHEMA)
+    assert config["optimizer"]["lr"] == 0.001 and config["optimizer"]["weight_decay"] == 1.0
+
+
+@pytest.mark.parametrize("entry, message", [
+    ('model={"d_model": "wide"}', "config key 'model.d_model': 'wide' is not of type 'integer'"),
+    ('model={"d_model": 32.5}', "config key 'model.d_model': '32.5' is not of type 'integer'"),
+    ("seeds=[0, x]", "config key 'seeds.1': 'x' is not of type 'integer'"),
+    ('optimizer={"lr": "fast"}', "config key 'optimizer.lr': 'fast' is not of type 'number'"),
+    ('optimizer={"lr": "nan"}', "config key 'optimizer.lr': 'nan' is not of type 'number'"),
+    ('train={"tf32": "maybe"}', "config key 'train.tf32': 'maybe' is not of type 'boolean'"),
+])
+def test_an_override_that_does_not_fit_names_key_type_and_value(entry, message):
+    with pytest.raises(ConfigError) as err:
+        validate_config(with_overrides(entry), SCHEMA)
+    assert str(err.value) == message
+
+
+def test_snakemake_takes_nested_overrides(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    result = snakemake(workdir, "-n", "-p", "--config", 'metrics={"fourier_top_k": 3}', "seeds=[0]",
+                       'optimizer={"lr": 0.002}', 'model={"d_model": 32}', 'train={"threads": 2}')
+    assert result.returncode == 0, result.stderr
+    assert all(flag in result.stdout for flag in ("--top-k 3", "--d-model 32", "--lr 0.002"))
+    assert "seed0" in result.stdout and "seed1" not in result.stdout

@@ -3,9 +3,13 @@
 Every error is a `ConfigError` whose message is one line naming the offending key.
 """
 
+import math
+from pathlib import Path
+
 from jsonschema.exceptions import ValidationError
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
+import yaml
 
 from .arithmetic import is_prime
 from .errors import GrokflowError
@@ -17,13 +21,50 @@ class ConfigError(GrokflowError):
 
 
 def validate_config(config: dict, schema_path) -> dict:
-    """Validate `config` in place against the schema, fill in defaults, and return it."""
+    """Convert `config`'s text values to the schema's types, validate it in place against the
+    schema, fill in defaults, and return it."""
+    config.update(_typed(config, yaml.safe_load(Path(schema_path).read_text())))
     try:
         validate(config, str(schema_path), set_default=True)
     except WorkflowError as err:
         raise ConfigError(_one_line(err)) from None
     _check_consistency(config)
     return config
+
+
+def _typed(value, schema: dict):
+    """`value` with every text that spells a value of its schema type converted to it, in nested
+    dicts and lists too: Snakemake's --config gives nested values as text (metrics={"top_k": 3}
+    holds '3', seeds=[0] holds ['0']) and PyYAML reads 1e-3 as text. Other values stay as they are."""
+    kind = schema.get("type")
+    if kind == "object" and isinstance(value, dict):
+        properties = schema.get("properties", {})
+        return {key: _typed(item, properties.get(key, {})) for key, item in value.items()}
+    if kind == "array" and isinstance(value, list):
+        return [_typed(item, schema.get("items", {})) for item in value]
+    if kind in FROM_TEXT and isinstance(value, str):
+        try:
+            return FROM_TEXT[kind](value)
+        except ValueError:
+            return value
+    return value
+
+
+def _finite_number(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is not a finite number")
+    return number
+
+
+def _boolean(text: str) -> bool:
+    try:
+        return {"true": True, "false": False}[text.lower()]
+    except KeyError:
+        raise ValueError(f"{text} is neither true nor false") from None
+
+
+FROM_TEXT = {"integer": int, "number": _finite_number, "boolean": _boolean}
 
 
 def _one_line(err: WorkflowError) -> str:

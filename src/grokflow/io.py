@@ -1,9 +1,11 @@
-"""Atomic file output: write to a temporary file beside the target, then rename over it."""
+"""Files in and out: atomic output (a temporary file beside the target, renamed over it), and CSV
+input whose problems are reported in one line naming the file."""
 
 from contextlib import contextmanager
 import os
 from pathlib import Path
-import tempfile
+import re
+import secrets
 
 import pandas as pd
 
@@ -15,18 +17,31 @@ def atomic_path(path):
     """Yield a temporary path in the target's folder; on success rename it to `path`.
 
     A reader (or a job killed half-way) never sees a partly written file: os.replace is atomic
-    on POSIX within one file system. On error the temporary file is removed.
+    on POSIX within one file system. On error the temporary file is removed. The file gets the
+    permissions of the user's umask (0644 under umask 022), like any file the user creates.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
+    tmp = _new_temporary_file(path)
+    umask_mode = tmp.stat().st_mode & 0o777
     try:
-        yield Path(tmp)
+        yield tmp
+        os.chmod(tmp, umask_mode)  # a writer that replaces the file (safetensors does) makes it 0600
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _new_temporary_file(path: Path) -> Path:
+    """An empty hidden file beside `path`, created with mode 0666 less the umask (tempfile.mkstemp
+    would make it 0600); a GrokflowError naming the folder where it cannot be created."""
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError as error:
+        raise GrokflowError(f"cannot write {path} into the folder {path.parent}: {error.strerror}") from None
+    return tmp
 
 
 def write_csv(frame: pd.DataFrame, path) -> None:
@@ -42,12 +57,40 @@ def read_csv(path, columns=()) -> pd.DataFrame:
     except FileNotFoundError:
         raise GrokflowError(f"{path} does not exist") from None
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise GrokflowError(f"{path} is not a readable CSV ({error})") from None
+        raise GrokflowError(f"{path} is not a readable CSV ({' '.join(str(error).split())})") from None
+    except OSError as error:
+        raise GrokflowError(f"{path} cannot be read ({error.strerror})") from None
     if missing := [column for column in columns if column not in frame]:
         raise GrokflowError(f"{path} lacks the column(s) {', '.join(missing)}")
     if frame.empty:
         raise GrokflowError(f"{path} has no rows")
     return frame
+
+
+def csv_argument_problems(argv, error: Exception) -> list[str]:
+    """What is wrong with the CSV files named in `argv` (a script's command line) that explains
+    `error`, raised by pandas while a script read or used them: for a KeyError the files that
+    lack its column, for a ValueError (a parse error, say) the files read_csv refuses."""
+    columns = _missing_columns(error) if isinstance(error, KeyError) else ()
+    problems = []
+    for path in _csv_arguments(argv):
+        try:
+            read_csv(path, columns)
+        except GrokflowError as problem:
+            problems.append(str(problem))
+    return problems
+
+
+def _missing_columns(error: KeyError) -> list[str]:
+    """The column names in pandas' KeyError: 'x', 'Column not found: x' or "['x', 'y'] not in index"."""
+    text = str(error.args[0]).removeprefix("Column not found: ")
+    return re.findall(r"'([^']*)'", text.partition("dtype=")[0]) or [text]
+
+
+def _csv_arguments(argv) -> list[str]:
+    """The existing .csv files among the arguments (and the values of --flag=value)."""
+    values = [argument.partition("=")[2] if argument.startswith("--") else argument for argument in argv]
+    return [value for value in values if value.lower().endswith(".csv") and os.path.isfile(value)]
 
 
 def bool_column(values: pd.Series) -> pd.Series:
