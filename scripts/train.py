@@ -15,36 +15,42 @@ from grokflow.arguments import torch_device
 from grokflow.data import OPS
 from grokflow.model import ModelConfig
 from grokflow.schedule import checkpoint_steps
+from grokflow.settings import TrainingSettings
 from grokflow.errors import run_main
 from grokflow.training import OptimConfig, Run, TrainingJob
+
+DEFAULTS = TrainingSettings()
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ops", required=True, nargs="+", choices=OPS)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--p", type=int, required=True, help="modulus")
-    parser.add_argument("--train-fraction", type=float, required=True)
-    parser.add_argument("--steps", type=int, required=True)
-    parser.add_argument("--n-layers", type=int, default=2)
-    parser.add_argument("--d-model", type=int, default=128)
-    parser.add_argument("--n-heads", type=int, default=4)
-    parser.add_argument("--d-mlp", type=int, default=512)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--betas", type=float, nargs=2, default=(0.9, 0.98))
-    parser.add_argument("--weight-decay", type=float, default=1.0)
-    parser.add_argument("--per-decade", type=int, default=40, help="log-spaced checkpoints per decade")
-    parser.add_argument("--extra-steps", type=int, nargs="*", default=[], help="steps always checkpointed")
+    parser.add_argument("--p", type=int, default=DEFAULTS.p, help="modulus")
+    parser.add_argument("--train-fraction", type=float, default=DEFAULTS.train_fraction)
+    parser.add_argument("--steps", type=int, default=DEFAULTS.steps)
+    parser.add_argument("--n-layers", type=int, default=DEFAULTS.n_layers)
+    parser.add_argument("--d-model", type=int, default=DEFAULTS.d_model)
+    parser.add_argument("--n-heads", type=int, default=DEFAULTS.n_heads)
+    parser.add_argument("--d-mlp", type=int, default=DEFAULTS.d_mlp)
+    parser.add_argument("--lr", type=float, default=DEFAULTS.lr)
+    parser.add_argument("--betas", type=float, nargs=2, default=DEFAULTS.betas)
+    parser.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay)
+    parser.add_argument("--per-decade", type=int, default=DEFAULTS.per_decade, help="log-spaced checkpoints per decade")
+    parser.add_argument("--extra-steps", type=int, nargs="*", default=DEFAULTS.extra_steps,
+                        help="steps always checkpointed")
     parser.add_argument("--out-template", required=True,
                         help="output folder of each run, with {op} and {seed}, e.g. results/{op}/seed{seed}")
     parser.add_argument("--state", required=True, help="resume-state file of the job")
     parser.add_argument("--device", type=torch_device, default="cpu", help="torch device, e.g. cpu or cuda")
-    parser.add_argument("--tf32", action="store_true", help="let CUDA matmuls use TensorFloat-32")
-    parser.add_argument("--compile", action="store_true",
+    parser.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=False,
+                        help="let CUDA matmuls use TensorFloat-32")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False,
                         help="torch.compile the forward and backward pass (fuses the small kernels; tens of "
                              "seconds of compilation at the start; needs a C compiler on a CPU)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument("--save-every-s", type=float, default=60.0, help="seconds between resume-state saves")
+    parser.add_argument("--save-every-s", type=float, default=DEFAULTS.save_every_s,
+                        help="seconds between resume-state saves")
     return parser.parse_args(argv)
 
 

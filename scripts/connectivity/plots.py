@@ -20,6 +20,7 @@ from grokflow.connectivity.task import DISCONNECTED, TaskConfig, constant_answer
 from grokflow.errors import run_main
 from grokflow.plotting import (PALETTE, baseline_line, decade_limits, log_step_axis, new_figure, positive_steps,
                                save_figure)
+from grokflow.settings import ConnectivitySizes
 
 FIGURES = ("mask_local", "mask_global", "positional_gram_lowrank", "positional_gram_dense", "accuracy",
            "accuracy_by_hop")
@@ -136,9 +137,9 @@ def plot_by_hop(by_hop: pd.DataFrame, path) -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--V", type=int, required=True)
-    parser.add_argument("--C", type=int, required=True)
-    parser.add_argument("--n-dims", type=int, required=True)
+    parser.add_argument("--V", type=int, default=ConnectivitySizes.V)
+    parser.add_argument("--C", type=int, default=ConnectivitySizes.C)
+    parser.add_argument("--n-dims", type=int, default=ConnectivitySizes.n_dims)
     parser.add_argument("--training", required=True, help="combined learning curves CSV")
     parser.add_argument("--by-hop", required=True, help="combined accuracy-by-hop CSV")
     parser.add_argument("--lowrank-weights", required=True)

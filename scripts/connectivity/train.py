@@ -24,27 +24,33 @@ from grokflow.connectivity.task import TaskConfig
 from grokflow.connectivity.training import TrainConfig, TrainingStopped, train
 from grokflow.errors import GrokflowError, run_main
 from grokflow.io import atomic_path, write_csv
+from grokflow.settings import ConnectivitySettings
+
+DEFAULTS = ConnectivitySettings()
 
 
 def parse(argv):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--V", type=positive_int, default=20, help="vertices (blocks)")
-    parser.add_argument("--C", type=positive_int, default=3, help="neighbour slots per vertex")
-    parser.add_argument("--rho", type=unit_fraction, default=0.5, help="probability of keeping a matching edge")
-    parser.add_argument("--n-dims", type=positive_int, default=17, help="token channels: code + type")
-    parser.add_argument("--d-model", type=positive_int, default=64)
-    parser.add_argument("--n-heads", type=positive_int, default=4)
+    parser.add_argument("--V", type=positive_int, default=DEFAULTS.V, help="vertices (blocks)")
+    parser.add_argument("--C", type=positive_int, default=DEFAULTS.C, help="neighbour slots per vertex")
+    parser.add_argument("--rho", type=unit_fraction, default=DEFAULTS.rho,
+                        help="probability of keeping a matching edge")
+    parser.add_argument("--n-dims", type=positive_int, default=DEFAULTS.n_dims, help="token channels: code + type")
+    parser.add_argument("--d-model", type=positive_int, default=DEFAULTS.d_model)
+    parser.add_argument("--n-heads", type=positive_int, default=DEFAULTS.n_heads)
     parser.add_argument("--depth", type=positive_int, default=4, help="layers")
-    parser.add_argument("--local-layers", type=int, default=2, help="leading layers with the block-diagonal mask")
+    parser.add_argument("--local-layers", type=int, default=DEFAULTS.local_layers,
+                        help="leading layers with the block-diagonal mask")
     parser.add_argument("--dense", action="store_true", help="the baseline: dense positions, no masks")
-    parser.add_argument("--steps", type=positive_int, default=20000)
-    parser.add_argument("--batch-size", type=positive_int, default=128)
-    parser.add_argument("--lr", type=float, default=3e-4)
-    parser.add_argument("--weight-decay", type=float, default=0.01)
-    parser.add_argument("--eval-every", type=positive_int, default=500)
-    parser.add_argument("--validation-size", type=positive_int, default=4096)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", type=torch_device, default="cpu", help="torch device, e.g. cuda (default cpu)")
+    parser.add_argument("--steps", type=positive_int, default=DEFAULTS.steps)
+    parser.add_argument("--batch-size", type=positive_int, default=DEFAULTS.batch_size)
+    parser.add_argument("--lr", type=float, default=DEFAULTS.lr)
+    parser.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay)
+    parser.add_argument("--eval-every", type=positive_int, default=DEFAULTS.eval_every)
+    parser.add_argument("--validation-size", type=positive_int, default=DEFAULTS.validation_size)
+    parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    parser.add_argument("--device", type=torch_device, default=DEFAULTS.device,
+                        help=f"torch device, e.g. cuda (default {DEFAULTS.device})")
     parser.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
     parser.add_argument("--state", required=True, help="resume-state file (deleted once the outputs are written)")
     parser.add_argument("--save-every-s", type=float, default=60.0, help="seconds between resume-state saves")

@@ -16,21 +16,26 @@ from grokflow.data import OPS
 from grokflow.errors import run_main
 from grokflow.io import write_csv
 from grokflow.lora_finetune import FinetuneSettings, finetune_all
+from grokflow.settings import LoraFinetuneSettings
+
+DEFAULTS = LoraFinetuneSettings()
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", required=True, help="the grokked checkpoint to start from")
-    parser.add_argument("--target-op", required=True, choices=OPS, help="the op to fine-tune to")
-    parser.add_argument("--ranks", type=positive_int, nargs="+", required=True, help="LoRA ranks")
-    parser.add_argument("--alpha", type=float, default=16.0, help="LoRA α (scale α/r; default 16)")
-    parser.add_argument("--steps", type=positive_int, required=True)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay of the trained tensors")
-    parser.add_argument("--betas", type=float, nargs=2, default=(0.9, 0.98), metavar=("BETA1", "BETA2"),
-                        help="AdamW betas (default 0.9 0.98, the training's)")
-    parser.add_argument("--eval-every", type=positive_int, default=50, help="steps between evaluations")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the adapters' initialisation")
+    parser.add_argument("--target-op", choices=OPS, default=DEFAULTS.target_op, help="the op to fine-tune to")
+    parser.add_argument("--ranks", type=positive_int, nargs="+", default=DEFAULTS.ranks, help="LoRA ranks")
+    parser.add_argument("--alpha", type=float, default=DEFAULTS.alpha, help="LoRA α (scale α/r)")
+    parser.add_argument("--steps", type=positive_int, default=DEFAULTS.steps)
+    parser.add_argument("--lr", type=float, default=DEFAULTS.lr)
+    parser.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay,
+                        help="AdamW weight decay of the trained tensors")
+    parser.add_argument("--betas", type=float, nargs=2, default=DEFAULTS.betas, metavar=("BETA1", "BETA2"),
+                        help="AdamW betas (default: the training's)")
+    parser.add_argument("--eval-every", type=positive_int, default=DEFAULTS.eval_every,
+                        help="steps between evaluations")
+    parser.add_argument("--seed", type=int, default=DEFAULTS.seed, help="seed of the adapters' initialisation")
     parser.add_argument("--output", "-o", required=True, help="CSV to write")
     args = parser.parse_args(argv)
     settings = FinetuneSettings(args.target_op, args.steps, args.lr, args.eval_every, args.weight_decay,

@@ -22,8 +22,10 @@ from grokflow.errors import GrokflowError, run_main
 from grokflow.io import atomic_path, write_csv
 from grokflow.lora import PSEUDO_CODE, LoraConfig, as_matrix, random_update, svd_truncation_error, truncated
 from grokflow.plotting import new_figure, save_figure
+from grokflow.settings import LoraDemoSettings
 
 SOURCE_LABELS = {"gaussian": r"Gaussian $W_0$", "grokked": r"grokked $W_0$"}
+DEFAULTS = LoraDemoSettings()
 
 
 def structured_weight(checkpoint, name: str) -> torch.Tensor:
@@ -69,13 +71,15 @@ def plot_errors(table: pd.DataFrame, path) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pseudo-code", action="store_true", help="print the LoRALinear forward and exit")
-    parser.add_argument("--hidden-size", type=positive_int, default=LoraConfig.hidden_size, help="d of the Gaussian W₀")
-    parser.add_argument("--ranks", type=positive_int, nargs="+", default=list(LoraConfig.rank_candidates))
-    parser.add_argument("--alpha", type=float, default=LoraConfig.alpha, help="LoRA α (scale α/r)")
-    parser.add_argument("--heatmap-rank", type=positive_int, default=8, help="rank of the heatmaps' ΔW and truncation")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hidden-size", type=positive_int, default=DEFAULTS.hidden_size, help="d of the Gaussian W₀")
+    parser.add_argument("--ranks", type=positive_int, nargs="+", default=DEFAULTS.ranks)
+    parser.add_argument("--alpha", type=float, default=DEFAULTS.alpha, help="LoRA α (scale α/r)")
+    parser.add_argument("--heatmap-rank", type=positive_int, default=DEFAULTS.heatmap_rank,
+                        help="rank of the heatmaps' ΔW and truncation")
+    parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
     parser.add_argument("--checkpoint", help="a grokked checkpoint whose weight is the structured W₀")
-    parser.add_argument("--weight", default="W_E", help="that weight's tensor name (default W_E)")
+    parser.add_argument("--weight", default=DEFAULTS.weight,
+                        help=f"that weight's tensor name (default {DEFAULTS.weight})")
     parser.add_argument("--csv", help="rank error table to write")
     parser.add_argument("--spectrum-csv", help="singular values of each W₀ to write")
     parser.add_argument("--matrices", help="safetensors file of the heatmaps' matrices to write")

@@ -21,6 +21,9 @@ from grokflow.io import write_csv
 from grokflow.lowrank_decay.cli import add_study_arguments, study_settings
 from grokflow.lowrank_decay.decay import as_matrix
 from grokflow.lowrank_decay.study import METHODS, OP, Cell, head_pattern, train_cells
+from grokflow.settings import MechanismSettings
+
+DEFAULTS = MechanismSettings()
 
 
 def spectrum_rows(result) -> list[dict]:
@@ -37,10 +40,10 @@ def attention_rows(result, model, tokens) -> list[dict]:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_study_arguments(parser, default_steps=4000)
-    parser.add_argument("--fraction", type=unit_fraction, default=0.3, help="train fraction")
-    parser.add_argument("--strength", type=float, default=1e-2, help="decay strength (L2: × --l2-factor)")
-    parser.add_argument("--seed", type=int, default=0)
+    add_study_arguments(parser, DEFAULTS)
+    parser.add_argument("--fraction", type=unit_fraction, default=DEFAULTS.fraction, help="train fraction")
+    parser.add_argument("--strength", type=float, default=DEFAULTS.strength, help="decay strength (L2: × --l2-factor)")
+    parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
     parser.add_argument("--examples", type=positive_int, default=32, help="validation pairs of the attention map")
     for name in ("curves", "spectrum", "attention"):
         parser.add_argument(f"--{name}", required=True, help=f"{name} CSV to write")

@@ -23,14 +23,17 @@ from grokflow.errors import run_main
 from grokflow.io import write_csv
 from grokflow.lowrank_decay.cli import add_study_arguments, study_settings
 from grokflow.lowrank_decay.study import grid, train_grid
+from grokflow.settings import PhaseDiagramSettings
+
+DEFAULTS = PhaseDiagramSettings()
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_study_arguments(parser, default_steps=2500)
-    parser.add_argument("--fractions", type=unit_fraction, nargs="+", default=[0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
-    parser.add_argument("--strengths", type=float, nargs="+", default=[1e-4, 5e-4, 2.5e-3, 1e-2, 5e-2])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    add_study_arguments(parser, DEFAULTS)
+    parser.add_argument("--fractions", type=unit_fraction, nargs="+", default=DEFAULTS.fractions)
+    parser.add_argument("--strengths", type=float, nargs="+", default=DEFAULTS.strengths)
+    parser.add_argument("--seeds", type=int, nargs="+", default=DEFAULTS.seeds)
     parser.add_argument("--summary", required=True, help="CSV of one row per run")
     parser.add_argument("--curves", required=True, help="CSV of every measurement")
     args = parser.parse_args(argv)

@@ -23,6 +23,7 @@ from grokflow.metrics.agop import agop_rows
 from grokflow.metrics.groups import add_group_argument
 from grokflow.metrics.model_access import parameter_names
 from grokflow.metrics.runner import CHUNK, checkpoint_table
+from grokflow.settings import AgopSettings
 
 KEYS = ["seed", "step"]
 METRIC_COLUMNS = ["train_loss", "train_acc", "test_loss", "test_acc"]
@@ -45,9 +46,9 @@ def main(argv=None) -> None:
     parser.add_argument("checkpoints", nargs="+", help="checkpoint files (any seeds, any steps)")
     parser.add_argument("--output", "-o", required=True, help="CSV to write")
     parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv to join on (seed, step)")
-    parser.add_argument("--samples", type=positive_int, default=None,
+    parser.add_argument("--samples", type=positive_int, default=AgopSettings.samples,
                         help="per split, average over at most this many samples: a fixed random subset "
-                             "(seed 0) of larger splits (default: all)")
+                             f"(seed 0) of larger splits (default {AgopSettings.samples})")
     parser.add_argument("--chunk", type=positive_int, default=CHUNK, help=f"checkpoints loaded at once (default {CHUNK})")
     add_group_argument(parser)
     args = parser.parse_args(argv)

@@ -22,8 +22,10 @@ import pandas as pd
 from grokflow.errors import GrokflowError, run_main
 from grokflow.io import bool_column, read_csv
 from grokflow.plotting import PALETTE, new_figure, save_figure
+from grokflow.settings import CalibrationFigureSettings
 from grokflow.slt.methods import DISPLAY_NAMES, method_value, positive_float
 
+DEFAULTS = CalibrationFigureSettings()
 CALIBRATION_COLUMNS = ("method", "epsilon", "nbeta", "gamma", "llc_mean", "llc_std", "acceptance")
 CRITERIA_COLUMNS = ("method", "epsilon", "meets_criteria")
 GAMMA_STYLES = {-1: "--", 1: ":"}  # below / above the default γ
@@ -189,9 +191,10 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calibration", required=True, help="results/{op}/llc_calibration.csv")
     parser.add_argument("--criteria", required=True, help="results/{op}/llc_calibration_criteria.csv")
-    parser.add_argument("--nbeta", required=True, type=positive_float,
+    parser.add_argument("--nbeta", type=positive_float, default=DEFAULTS.nbeta,
                         help="the default nβ (its line carries the γ/10 and 10γ lines and the acceptance)")
-    parser.add_argument("--chosen", nargs="*", type=method_value, default=[], metavar="METHOD=EPS",
+    parser.add_argument("--chosen", nargs="*", type=method_value, default=list(DEFAULTS.chosen.items()),
+                        metavar="METHOD=EPS",
                         help="the configured step size of each sampler, marked on its figure")
     parser.add_argument("--outdir", required=True, help="folder for {method}.png and .pdf")
     args = parser.parse_args(argv)

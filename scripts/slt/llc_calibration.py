@@ -17,11 +17,14 @@ import argparse
 from grokflow.arguments import positive_int
 from grokflow.errors import run_main
 from grokflow.io import write_csv
+from grokflow.settings import CalibrationSettings
 from grokflow.slt.cli import add_chain_arguments, chains_setup, per_method, setup_torch
 from grokflow.slt.methods import positive_float
 from grokflow.slt.rescaling import log_grid
 from grokflow.slt.studies import calibration_table
 from grokflow.slt.summary import calibration_criteria
+
+DEFAULTS = CalibrationSettings()
 
 
 def main(argv=None) -> None:
@@ -30,11 +33,13 @@ def main(argv=None) -> None:
     parser.add_argument("--checkpoint", required=True, help="the checkpoint to calibrate on")
     parser.add_argument("--output", "-o", required=True, help="CSV of every setting to write")
     parser.add_argument("--criteria", required=True, help="CSV of the criteria per method and ε to write")
-    parser.add_argument("--epsilon-range", nargs=2, type=positive_float, required=True, metavar=("LOW", "HIGH"))
-    parser.add_argument("--epsilon-count", type=positive_int, default=8, help="log-spaced step sizes")
-    parser.add_argument("--nbetas", nargs="+", type=positive_float, required=True,
+    parser.add_argument("--epsilon-range", nargs=2, type=positive_float, default=DEFAULTS.epsilon_range,
+                        metavar=("LOW", "HIGH"))
+    parser.add_argument("--epsilon-count", type=positive_int, default=DEFAULTS.epsilon_count,
+                        help="log-spaced step sizes")
+    parser.add_argument("--nbetas", nargs="+", type=positive_float, default=DEFAULTS.nbetas,
                         help="nβ values of the sweep (--nbeta joins them)")
-    add_chain_arguments(parser, mode="sweep")
+    add_chain_arguments(parser, DEFAULTS, mode="sweep")
     args = parser.parse_args(argv)
     device = setup_torch(args)
     setup = chains_setup(args)

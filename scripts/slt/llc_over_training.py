@@ -16,9 +16,12 @@ import argparse
 
 from grokflow.errors import GrokflowError, run_main
 from grokflow.io import write_csv
+from grokflow.settings import OverTrainingSettings
 from grokflow.slt.cli import add_chain_arguments, chains_setup, setup_torch
 from grokflow.slt.methods import positive_float
 from grokflow.slt.studies import Step, training_tables
+
+DEFAULTS = OverTrainingSettings()
 
 
 def main(argv=None) -> None:
@@ -27,9 +30,9 @@ def main(argv=None) -> None:
     parser.add_argument("checkpoints", nargs="+", help="checkpoint files")
     parser.add_argument("--llc-output", required=True, help="LLC CSV to write (results/{op}/llc.csv)")
     parser.add_argument("--flatness-output", required=True, help="λ_eff CSV to write (results/{op}/flatness_slt.csv)")
-    parser.add_argument("--temperatures", nargs="+", type=positive_float, default=[0.5, 0.71, 1.0, 1.41, 2.0],
+    parser.add_argument("--temperatures", nargs="+", type=positive_float, default=DEFAULTS.temperatures,
                         help="inverse temperatures as multiples of nβ; must hold 1 and one more value")
-    add_chain_arguments(parser)
+    add_chain_arguments(parser, DEFAULTS)
     args = parser.parse_args(argv)
     temperatures = sorted(set(args.temperatures))
     if 1.0 not in temperatures or len(temperatures) < 2:

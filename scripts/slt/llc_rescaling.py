@@ -19,10 +19,13 @@ from pathlib import Path
 from grokflow.arguments import positive_int
 from grokflow.errors import run_main
 from grokflow.io import write_csv
+from grokflow.settings import RescalingSettings
 from grokflow.slt.cli import add_chain_arguments, chains_setup, method_steps, setup_torch
 from grokflow.slt.methods import positive_float
 from grokflow.slt.rescaling import log_grid
 from grokflow.slt.studies import rescaling_tables
+
+DEFAULTS = RescalingSettings()
 
 
 def main(argv=None) -> None:
@@ -32,10 +35,13 @@ def main(argv=None) -> None:
     parser.add_argument("--outdirs", nargs="+", required=True, help="folder for {variant}/{method}.csv, one per checkpoint")
     parser.add_argument("--traces", nargs="+", required=True,
                         help="CSV of the unscaled network's loss traces, one per checkpoint")
-    parser.add_argument("--alpha-range", nargs=2, type=positive_float, default=(0.1, 10.0), metavar=("LOW", "HIGH"))
-    parser.add_argument("--beta-range", nargs=2, type=positive_float, default=(0.1, 10.0), metavar=("LOW", "HIGH"))
-    parser.add_argument("--grid", type=positive_int, default=30, help="values of α and of β (grid × grid points)")
-    add_chain_arguments(parser, mode="per_method")
+    parser.add_argument("--alpha-range", nargs=2, type=positive_float, default=DEFAULTS.alpha_range,
+                        metavar=("LOW", "HIGH"))
+    parser.add_argument("--beta-range", nargs=2, type=positive_float, default=DEFAULTS.beta_range,
+                        metavar=("LOW", "HIGH"))
+    parser.add_argument("--grid", type=positive_int, default=DEFAULTS.grid,
+                        help="values of α and of β (grid × grid points)")
+    add_chain_arguments(parser, DEFAULTS, mode="per_method")
     args = parser.parse_args(argv)
     if not len(args.checkpoints) == len(args.outdirs) == len(args.traces):
         parser.error("give as many --outdirs and --traces as --checkpoints")

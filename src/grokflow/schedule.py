@@ -21,6 +21,12 @@ def checkpoint_steps(total_steps: int, per_decade: int = 40, extra_steps=()) -> 
     return sorted(steps)
 
 
+def every_kth(steps: list[int], k: int) -> list[int]:
+    """Every k-th step of the schedule, and always the last one."""
+    picked = steps[::k]
+    return picked if picked[-1] == steps[-1] else [*picked, steps[-1]]
+
+
 def checkpoint_name(step: int) -> str:
     """The file name of the checkpoint at `step`."""
     return f"step{step:07d}.safetensors"

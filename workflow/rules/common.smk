@@ -10,6 +10,8 @@ from grokflow.config import ConfigError, schedule, validate_config
 from grokflow.import_graph import library_files
 from grokflow.metrics.matrix_names import MATRICES
 from grokflow.schedule import checkpoint_name
+from grokflow.settings import (FourierBasisSettings, GroupRepresentationSettings, GroupSettings, TrainingSettings,
+                               flags)
 
 
 try:
@@ -37,15 +39,18 @@ CHECKPOINT_METRICS = [
     "group_representation",
     "intrinsic_dimension",
 ]
-# The group the Fourier metrics read the numbers in (x×y, x÷y: multiplicative unless overridden).
-GROUP_OPTION = f"--fourier-group {config['metrics']['fourier_group']}"
+# The settings of each metric with options: the group the Fourier metrics read the numbers in
+# (x×y, x÷y: multiplicative unless overridden), and their own.
 GROUP_AWARE_METRICS = [
     metric for metric in CHECKPOINT_METRICS if metric not in ("effective_rank", "intrinsic_dimension")
 ]
-METRIC_OPTIONS = {metric: GROUP_OPTION for metric in GROUP_AWARE_METRICS} | {
-    "fourier_basis": f"{GROUP_OPTION} --top-k {config['metrics']['fourier_top_k']}",
-    "group_representation": f"{GROUP_OPTION} --rank-energy {config['metrics']['group_rank_energy']}",
+METRIC_SETTINGS = {metric: GroupSettings for metric in GROUP_AWARE_METRICS} | {
+    "fourier_basis": FourierBasisSettings,
+    "group_representation": GroupRepresentationSettings,
 }
+GROUP_OPTION = flags(GroupSettings.from_config(config))
+METRIC_OPTIONS = {metric: flags(settings.from_config(config)) for metric, settings in METRIC_SETTINGS.items()}
+TRAINING_FLAGS = flags(TrainingSettings.from_config(config))
 # Figures of one table against step with accuracy: scripts/plots/{name}.py and its table flag.
 TABLE_FLAGS = {
     "qk_circuit_diagonal": "--diagonal",
@@ -99,19 +104,6 @@ def script_with_library(script):
     return files
 
 
-def train_flags():
-    """The command-line flags of scripts/train.py that come from the config."""
-    model, opt, ckpt, train = config["model"], config["optimizer"], config["checkpoints"], config["train"]
-    extra = " ".join(str(s) for s in ckpt["extra_steps"])
-    return (
-        f"--p {config['modulus']} --train-fraction {config['train_fraction']} --steps {config['steps']} "
-        f"--n-layers {model['n_layers']} --d-model {model['d_model']} --n-heads {model['n_heads']} "
-        f"--d-mlp {model['d_mlp']} --lr {opt['lr']} --betas {opt['betas'][0]} {opt['betas'][1]} "
-        f"--weight-decay {opt['weight_decay']} --per-decade {ckpt['per_decade']} "
-        f"--extra-steps {extra} --save-every-s {train['save_every_s']}"
-    )
-
-
 def train_runtime_minutes(models=1):
     """A generous wall-time estimate for a CPU training job of `models` stacked models (about
     50 ms per step and model)."""
@@ -140,20 +132,6 @@ def op_figures(op):
         *seed_figures("psd"), *seed_figures("qk_circuit", SPECTRUM_STEPS),
     ]
     return [f"results/{op}/figures/{name}.png" for name in figures]
-
-
-def lowrank_decay_flags(steps):
-    """The options shared by the low-rank decay study's phase_diagram.py and mechanism.py."""
-    study = config["lowrank_decay"]
-    model = study["model"]
-    return (
-        f"--p {config['modulus']} --n-layers {model['n_layers']} --d-model {model['d_model']} "
-        f"--n-heads {model['n_heads']} --d-mlp {model['d_mlp']} --steps {steps} --eval-every {study['eval_every']} "
-        f"--lr {study['lr']} --betas {study['betas'][0]} {study['betas'][1]} "
-        f"--patterns {' '.join(shlex.quote(p) for p in study['patterns'])} "
-        f"--newton-schulz-steps {study['newton_schulz_steps']} --other-weight-decay {study['other_weight_decay']} "
-        f"--l2-factor {study['l2_factor']} --device {study['device']} --threads {study['threads']}"
-    )
 
 
 # `snakemake --report report.zip`: the study (report category) of each rule's figures (PNG), each

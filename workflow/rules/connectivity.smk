@@ -1,4 +1,5 @@
 # The table-connectivity study (seed 001, issue 10): outputs under results/table_connectivity/.
+from grokflow.settings import ConnectivitySettings, ConnectivitySizes
 
 CONN = config["table_connectivity"]
 CONN_DIR = "results/table_connectivity"
@@ -27,13 +28,7 @@ rule connectivity_train:
         depth=r"\d+",
     params:
         dense=dense_flag,
-        options=(
-            f"--V {CONN['V']} --C {CONN['C']} --rho {CONN['rho']} --n-dims {CONN['n_dims']} "
-            f"--d-model {CONN['d_model']} --n-heads {CONN['n_heads']} --local-layers {CONN['local_layers']} "
-            f"--steps {CONN['steps']} --batch-size {CONN['batch_size']} --lr {CONN['lr']} "
-            f"--weight-decay {CONN['weight_decay']} --eval-every {CONN['eval_every']} "
-            f"--validation-size {CONN['validation_size']} --seed {CONN['seed']} --device {CONN['device']}"
-        ),
+        options=flags(ConnectivitySettings.from_config(config)),
         state=f"{CONN_RUN}/train_state.pt",
     log:
         "results/logs/table_connectivity/{model}_depth{depth}.log",
@@ -82,7 +77,7 @@ rule connectivity_figures:
     output:
         [figure(f"{CONN_DIR}/figures/{name}", "connectivity_figures") for name in CONN_FIGURE_NAMES],
     params:
-        sizes=f"--V {CONN['V']} --C {CONN['C']} --n-dims {CONN['n_dims']}",
+        sizes=flags(ConnectivitySizes.from_config(config)),
         out=output_folder,
     log:
         "results/logs/table_connectivity/figures.log",

@@ -1,11 +1,11 @@
 # The LoRA rank study (seed 003, issue 11): outputs under results/lora/.
+from grokflow.settings import LoraDemoSettings, LoraFinetuneSettings
 
 LORA = config["lora"]
 LORA_DIR = "results/lora"
 LORA_SOURCE = (
     f"results/{LORA['source_op']}/seed{LORA['source_seed']}/checkpoints/{checkpoint_name(config['steps'])}"
 )
-LORA_RANKS = " ".join(str(rank) for rank in LORA["rank_candidates"])
 LORA_HEATMAP_NAMES = [
     f"heatmaps/{source}_{matrix}" for source in ("gaussian", "grokked") for matrix in ("W0", "delta", "W", "truncated")
 ]
@@ -26,10 +26,7 @@ rule lora_rank_demo:
         spectrum=f"{LORA_DIR}/spectrum.csv",
         matrices=f"{LORA_DIR}/matrices.safetensors",
     params:
-        options=(
-            f"--hidden-size {LORA['hidden_size']} --ranks {LORA_RANKS} --alpha {LORA['alpha']} "
-            f"--heatmap-rank {LORA['heatmap_rank']} --seed {LORA['seed']} --weight {LORA['structured_weight']}"
-        ),
+        options=flags(LoraDemoSettings.from_config(config)),
     log:
         "results/logs/lora/rank_demo.log",
     threads: 1
@@ -75,12 +72,7 @@ rule lora_finetune:
     output:
         f"{LORA_DIR}/finetune.csv",
     params:
-        options=(
-            f"--target-op {shlex.quote(LORA['target_op'])} --ranks {LORA_RANKS} --alpha {LORA['alpha']} "
-            f"--steps {LORA['steps']} --lr {LORA['lr']} --weight-decay {LORA['weight_decay']} "
-            f"--betas {' '.join(str(beta) for beta in config['optimizer']['betas'])} "
-            f"--eval-every {LORA['eval_every']} --seed {LORA['seed']}"
-        ),
+        options=flags(LoraFinetuneSettings.from_config(config)),
     log:
         "results/logs/lora/finetune.log",
     # A long job: started before the short ones, so that they fill the end of a run.

@@ -1,10 +1,20 @@
 # The low-rank decay study (seed 000, issue 9): outputs under results/lowrank_decay/.
+from dataclasses import replace
+
+from grokflow.settings import MechanismSettings, PhaseDiagramSettings
+
 LRD = config["lowrank_decay"]
 LRD_DIR = "results/lowrank_decay"
 LRD_FIGURE_NAMES = ["phase_l2", "phase_lowrank", "phase_difference", "mechanism_accuracy",
                     "mechanism_stable_rank", "mechanism_spectrum", "mechanism_attention_l2",
                     "mechanism_attention_lowrank"]
 LRD_FIGURES = png_and_pdf(f"{LRD_DIR}/figures/{name}.png" for name in LRD_FIGURE_NAMES)
+LRD_PHASE = PhaseDiagramSettings.from_config(config)
+
+
+def phase_fraction_flags(wildcards):
+    """The phase diagram's options for the job's one train fraction."""
+    return flags(replace(LRD_PHASE, fractions=(float(wildcards.fraction),)))
 
 
 rule lowrank_decay_phase_fraction:
@@ -17,10 +27,7 @@ rule lowrank_decay_phase_fraction:
     wildcard_constraints:
         fraction=r"[0-9.]+",
     params:
-        options=lowrank_decay_flags(LRD["steps"]),
-        cells=(
-            f"--strengths {' '.join(map(str, LRD['strengths']))} --seeds {' '.join(map(str, LRD['seeds']))}"
-        ),
+        options=phase_fraction_flags,
     log:
         "results/logs/lowrank_decay/phase_fraction{fraction}.log",
     # A long job: started before the short ones, so that they fill the end of a run.
@@ -33,8 +40,8 @@ rule lowrank_decay_phase_fraction:
     conda:
         ENV
     shell:
-        "python {input.script:q} {params.options} {params.cells} --fractions {wildcards.fraction} "
-        "--summary {output.summary:q} --curves {output.curves:q} > {log:q} 2>&1"
+        "python {input.script:q} {params.options} --summary {output.summary:q} --curves {output.curves:q} "
+        "> {log:q} 2>&1"
 
 
 rule lowrank_decay_phase_diagram:
@@ -70,11 +77,7 @@ rule lowrank_decay_mechanism:
         spectrum=f"{LRD_DIR}/mechanism_spectrum.csv",
         attention=f"{LRD_DIR}/mechanism_attention.csv",
     params:
-        options=lowrank_decay_flags(LRD["mechanism"]["steps"]),
-        cell=(
-            f"--fraction {LRD['mechanism']['train_fraction']} --strength {LRD['mechanism']['strength']} "
-            f"--seed {LRD['seeds'][0]}"
-        ),
+        options=flags(MechanismSettings.from_config(config)),
     log:
         "results/logs/lowrank_decay/mechanism.log",
     # A long job: started before the short ones, so that they fill the end of a run.
@@ -87,7 +90,7 @@ rule lowrank_decay_mechanism:
     conda:
         ENV
     shell:
-        "python {input.script:q} {params.options} {params.cell} --curves {output.curves:q} "
+        "python {input.script:q} {params.options} --curves {output.curves:q} "
         "--spectrum {output.spectrum:q} --attention {output.attention:q} > {log:q} 2>&1"
 
 

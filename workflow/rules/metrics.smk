@@ -1,3 +1,6 @@
+from grokflow.settings import AgopSettings, CircuitCompetitionSettings, KeyFrequencySettings
+
+
 rule checkpoint_metric:
     """One metric of every checkpoint of every seed of an op, batched in one process."""
     input:
@@ -51,8 +54,7 @@ rule agop_circulant:
     output:
         "results/{op}/agop_circulant.csv",
     params:
-        samples=config["metrics"]["agop_samples"],
-        options=GROUP_OPTION,
+        options=flags(AgopSettings.from_config(config)),
     log:
         "results/logs/agop_circulant/{op}.log",
     threads: 1
@@ -62,8 +64,8 @@ rule agop_circulant:
     conda:
         ENV
     shell:
-        "python {input.script:q} {input.checkpoints:q} --metrics {input.metrics:q} --samples {params.samples} "
-        "{params.options} --output {output:q} > {log:q} 2>&1"
+        "python {input.script:q} {input.checkpoints:q} --metrics {input.metrics:q} {params.options} "
+        "--output {output:q} > {log:q} 2>&1"
 
 
 rule circuit_competition:
@@ -75,10 +77,7 @@ rule circuit_competition:
     output:
         "results/{op}/circuit_competition.csv",
     params:
-        options=(
-            f"{GROUP_OPTION} --frequencies {config['metrics']['competition_frequencies']} "
-            f"--memo-samples {config['metrics']['memo_samples']} --memo-rank {config['metrics']['memo_rank']}"
-        ),
+        options=flags(CircuitCompetitionSettings.from_config(config)),
     log:
         "results/logs/circuit_competition/{op}.log",
     threads: 1
@@ -100,8 +99,7 @@ rule key_frequencies:
     output:
         "results/{op}/key_frequencies.csv",
     params:
-        energy=config["metrics"]["key_energy_fraction"],
-        options=GROUP_OPTION,
+        options=flags(KeyFrequencySettings.from_config(config)),
     log:
         "results/logs/key_frequencies/{op}.log",
     threads: 1
@@ -111,8 +109,7 @@ rule key_frequencies:
     conda:
         ENV
     shell:
-        "python {input.script:q} {input.checkpoints:q} --energy-fraction {params.energy} {params.options} "
-        "--output {output:q} > {log:q} 2>&1"
+        "python {input.script:q} {input.checkpoints:q} {params.options} --output {output:q} > {log:q} 2>&1"
 
 
 rule progress_measures:

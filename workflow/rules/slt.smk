@@ -1,10 +1,9 @@
 # Singular learning theory: LLC under the (α, β) rescalings, LLC and λ_eff over training, calibration.
-from grokflow.slt.flags import chain_flags, every_kth, method_values, range_flag
+from grokflow.schedule import every_kth
+from grokflow.settings import CalibrationFigureSettings, CalibrationSettings, OverTrainingSettings, RescalingSettings
 from grokflow.slt.methods import METHODS as SLT_METHODS, VARIANTS as SLT_VARIANTS
 
 SLT = config["slt"]
-SLT_CHAIN_FLAGS = chain_flags(SLT, config["optimizer"])
-SLT_METHOD_FLAGS = f"--epsilon {method_values(SLT, 'epsilon')} --gamma {method_values(SLT, 'gamma')}"
 FINAL_CHECKPOINT = f"{RUN_DIR}/checkpoints/{checkpoint_name(SCHEDULE[-1])}"
 TRAINING_STEPS = every_kth(SCHEDULE, SLT["checkpoint_every"])
 CALIBRATION_OP = OPS[0]
@@ -51,11 +50,7 @@ rule llc_rescaling:
         traces=expand("results/{op}/llc_traces.csv", op=OPS),
     params:
         outdirs=expand("results/{op}/llc_rescaling", op=OPS),
-        grid=(
-            f"{range_flag('alpha-range', SLT['rescaling']['alpha_range'])} "
-            f"{range_flag('beta-range', SLT['rescaling']['beta_range'])} --grid {SLT['rescaling']['grid']}"
-        ),
-        flags=f"{SLT_METHOD_FLAGS} --nbeta {SLT['nbeta']} {SLT_CHAIN_FLAGS}",
+        flags=flags(RescalingSettings.from_config(config)),
     log:
         "results/logs/llc_rescaling.log",
     threads: SLT["threads"]
@@ -67,7 +62,7 @@ rule llc_rescaling:
         ENV
     shell:
         "python {input.script:q} --checkpoints {input.checkpoints:q} --outdirs {params.outdirs:q} "
-        "--traces {output.traces:q} {params.grid} {params.flags} > {log:q} 2>&1"
+        "--traces {output.traces:q} {params.flags} > {log:q} 2>&1"
 
 
 rule llc_over_training:
@@ -80,11 +75,7 @@ rule llc_over_training:
         llc="results/{op}/llc.csv",
         flatness="results/{op}/flatness_slt.csv",
     params:
-        flags=(
-            f"--temperatures {' '.join(str(t) for t in SLT['temperatures'])} "
-            f"--epsilon {SLT['epsilon']['sgld']} --gamma {SLT['gamma']['sgld']} --nbeta {SLT['nbeta']} "
-            f"{SLT_CHAIN_FLAGS}"
-        ),
+        flags=flags(OverTrainingSettings.from_config(config)),
     log:
         "results/logs/llc_over_training/{op}.log",
     threads: SLT["threads"]
@@ -109,12 +100,7 @@ rule llc_calibration:
         table="results/{op}/llc_calibration.csv",
         criteria="results/{op}/llc_calibration_criteria.csv",
     params:
-        flags=(
-            f"{range_flag('epsilon-range', SLT['calibration']['epsilon_range'])} "
-            f"--epsilon-count {SLT['calibration']['epsilon_count']} "
-            f"--nbetas {' '.join(str(b) for b in SLT['calibration']['nbetas'])} --nbeta {SLT['nbeta']} "
-            f"--gamma {method_values(SLT, 'gamma')} {SLT_CHAIN_FLAGS}"
-        ),
+        flags=flags(CalibrationSettings.from_config(config)),
     log:
         "results/logs/llc_calibration/{op}.log",
     threads: SLT["threads"]
@@ -236,8 +222,7 @@ rule llc_calibration_figures:
         ],
     params:
         outdir="results/{op}/figures/llc_calibration",
-        chosen=method_values(SLT, "epsilon"),
-        nbeta=SLT["nbeta"],
+        flags=flags(CalibrationFigureSettings.from_config(config)),
     log:
         "results/logs/figures/llc_calibration/{op}.log",
     threads: 1
@@ -248,8 +233,7 @@ rule llc_calibration_figures:
         ENV
     shell:
         "python {input.script:q} --calibration {input.calibration:q} --criteria {input.criteria:q} "
-        "--nbeta {params.nbeta} --chosen {params.chosen} "
-        "--outdir {params.outdir:q} > {log:q} 2>&1"
+        "{params.flags} --outdir {params.outdir:q} > {log:q} 2>&1"
 
 
 rule llc_rescaling_cv_figure:

@@ -1,3 +1,6 @@
+from grokflow.settings import GpuEngineSettings
+
+
 if config["train"]["device"] == "cpu":
 
     rule train:
@@ -11,7 +14,7 @@ if config["train"]["device"] == "cpu":
             checkpoints=expand(CHECKPOINTS, seed=SEEDS, allow_missing=True),
             metrics=expand(f"{RUN_DIR}/metric.csv", seed=SEEDS, allow_missing=True),
         params:
-            flags=train_flags(),
+            flags=TRAINING_FLAGS,
             seeds=" ".join(str(seed) for seed in SEEDS),
             template=run_dir_template,
         log:
@@ -38,13 +41,11 @@ else:
             checkpoints=expand(CHECKPOINTS, op=OPS, seed=SEEDS),
             metrics=expand(f"{RUN_DIR}/metric.csv", op=OPS, seed=SEEDS),
         params:
-            flags=train_flags(),
+            flags=TRAINING_FLAGS,
             ops=" ".join(shlex.quote(op) for op in OPS),
             seeds=" ".join(str(seed) for seed in SEEDS),
             template=run_dir_template,
-            device=config["train"]["device"],
-            tf32="--tf32" if config["train"]["tf32"] else "",
-            compile="--compile" if config["train"]["compile"] else "",
+            engine=flags(GpuEngineSettings.from_config(config)),
         log:
             "results/logs/train/stack.log",
         threads: config["train"]["threads"]
@@ -56,8 +57,8 @@ else:
             ENV
         shell:
             "python {input.script:q} --ops {params.ops} --seeds {params.seeds} {params.flags} "
-            "--out-template {params.template:q} --state results/train_state.pt --device {params.device:q} "
-            "{params.tf32} {params.compile} --threads {threads} > {log:q} 2>&1"
+            "--out-template {params.template:q} --state results/train_state.pt {params.engine} "
+            "--threads {threads} > {log:q} 2>&1"
 
 
 rule metric_table:

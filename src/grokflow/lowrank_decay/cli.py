@@ -1,4 +1,4 @@
-"""Command-line options shared by the low-rank decay scripts (the seed's --steps and --device)."""
+"""Command-line options shared by the low-rank decay scripts, with the defaults of their settings."""
 
 import argparse
 
@@ -6,27 +6,32 @@ import torch
 
 from ..arguments import positive_int, torch_device
 from ..errors import GrokflowError
+from ..settings import LowrankDecaySettings
 from .study import StudySettings, study_model
 
 
-def add_study_arguments(parser: argparse.ArgumentParser, default_steps: int) -> None:
-    parser.add_argument("--p", type=positive_int, default=113, help="modulus of x+y (default 113)")
-    parser.add_argument("--n-layers", type=positive_int, default=2)
-    parser.add_argument("--d-model", type=positive_int, default=128)
-    parser.add_argument("--n-heads", type=positive_int, default=4)
-    parser.add_argument("--d-mlp", type=positive_int, default=512)
-    parser.add_argument("--steps", type=positive_int, default=default_steps, help="training steps per run")
-    parser.add_argument("--eval-every", type=positive_int, default=200, help="steps between measurements")
-    parser.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate")
-    parser.add_argument("--betas", type=float, nargs=2, default=(0.9, 0.98), metavar=("BETA1", "BETA2"))
-    parser.add_argument("--patterns", nargs="+", default=["W_Q", "W_K"],
-                        help="tensors (name substrings) under low-rank decay (default W_Q W_K)")
-    parser.add_argument("--newton-schulz-steps", type=positive_int, default=5)
-    parser.add_argument("--other-weight-decay", type=float, default=0.1,
+def add_study_arguments(parser: argparse.ArgumentParser, defaults: LowrankDecaySettings) -> None:
+    """The options of the study's model and training; `defaults` is the script's settings (its steps too)."""
+    parser.add_argument("--p", type=positive_int, default=defaults.p, help=f"modulus of x+y (default {defaults.p})")
+    parser.add_argument("--n-layers", type=positive_int, default=defaults.n_layers)
+    parser.add_argument("--d-model", type=positive_int, default=defaults.d_model)
+    parser.add_argument("--n-heads", type=positive_int, default=defaults.n_heads)
+    parser.add_argument("--d-mlp", type=positive_int, default=defaults.d_mlp)
+    parser.add_argument("--steps", type=positive_int, default=defaults.steps, help="training steps per run")
+    parser.add_argument("--eval-every", type=positive_int, default=defaults.eval_every,
+                        help="steps between measurements")
+    parser.add_argument("--lr", type=float, default=defaults.lr, help="AdamW learning rate")
+    parser.add_argument("--betas", type=float, nargs=2, default=defaults.betas, metavar=("BETA1", "BETA2"))
+    parser.add_argument("--patterns", nargs="+", default=defaults.patterns,
+                        help=f"tensors (name substrings) under low-rank decay (default {' '.join(defaults.patterns)})")
+    parser.add_argument("--newton-schulz-steps", type=positive_int, default=defaults.newton_schulz_steps)
+    parser.add_argument("--other-weight-decay", type=float, default=defaults.other_weight_decay,
                         help="the low-rank method's AdamW weight decay of the other tensors")
-    parser.add_argument("--l2-factor", type=float, default=10.0, help="L2 weight decay = this × strength")
-    parser.add_argument("--device", type=torch_device, default="cpu", help="torch device, e.g. cuda (default cpu)")
-    parser.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
+    parser.add_argument("--l2-factor", type=float, default=defaults.l2_factor,
+                        help="L2 weight decay = this × strength")
+    parser.add_argument("--device", type=torch_device, default=defaults.device,
+                        help=f"torch device, e.g. cuda (default {defaults.device})")
+    parser.add_argument("--threads", type=positive_int, default=defaults.threads, help="torch CPU threads")
 
 
 def study_settings(args: argparse.Namespace) -> StudySettings:

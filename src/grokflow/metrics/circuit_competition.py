@@ -33,6 +33,7 @@ baseline: at initialisation the Fourier share of all 15 frequencies of n = 31 is
 import torch
 from torch.func import functional_call, grad, vmap
 
+from ..settings import CircuitCompetitionSettings
 from .fourier import fourier_rows, number_embeddings, number_unembeddings
 from .groups import NumberGroup, chunk_group
 from .key_frequencies import read_key_frequencies, seed_frequencies
@@ -40,8 +41,8 @@ from .model_access import checkpoint_model, checkpoint_split
 
 MATRICES = ("W_E", "W_U")
 MEMO_SEED = 0
-MEMO_SAMPLES = 64
-MEMO_RANK = 8
+MEMO_SAMPLES = CircuitCompetitionSettings.memo_samples
+MEMO_RANK = CircuitCompetitionSettings.memo_rank
 RANK_TOLERANCE = 1e-10
 
 

@@ -16,10 +16,11 @@ Reference: Nanda et al. 2023, "Progress measures for grokking via mechanistic in
 
 import torch
 
+from ..settings import FourierBasisSettings
 from .fourier import fourier_basis, number_embeddings, number_unembeddings, power_per_frequency
 from .groups import chunk_group
 
-TOP_K = 5
+TOP_K = FourierBasisSettings.top_k
 
 
 def nonzero_frequency_power(embeddings: torch.Tensor) -> torch.Tensor:

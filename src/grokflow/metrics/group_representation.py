@@ -71,10 +71,11 @@ import argparse
 import torch
 
 from ..arguments import unit_fraction
+from ..settings import GroupRepresentationSettings
 from .fourier import number_embeddings
 from .groups import chunk_group
 
-DEFAULT_RANK_ENERGY = 0.9
+DEFAULT_RANK_ENERGY = GroupRepresentationSettings.rank_energy
 RIDGE = 1e-3
 HELDOUT_SEED = 0
 RCOND = 1e-10  # coordinates below this share of the top singular value are null: R is 0 there (SVD lstsq)

@@ -23,9 +23,10 @@ import torch
 
 from ..arithmetic import ADDITIVE, MULTIPLICATIVE, MULTIPLICATIVE_OPS, OPS, smallest_primitive_root
 from ..errors import GrokflowError
+from ..settings import GroupSettings
 
 FOURIER_GROUPS = ("auto", ADDITIVE)
-DEFAULT_FOURIER_GROUP = "auto"
+DEFAULT_FOURIER_GROUP = GroupSettings.fourier_group
 
 
 @dataclass(frozen=True)

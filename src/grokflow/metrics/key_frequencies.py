@@ -20,12 +20,13 @@ import pandas as pd
 import torch
 
 from ..errors import GrokflowError
+from ..settings import KeyFrequencySettings
 from .fourier import number_embeddings
 from .fourier_basis import nonzero_frequency_power
 from .groups import DEFAULT_FOURIER_GROUP, chunk_group
 from .runner import load_stack
 
-ENERGY_FRACTION = 0.8
+ENERGY_FRACTION = KeyFrequencySettings.energy_fraction
 TOLERANCE = 1e-12
 COLUMNS = ("group", "seed", "rank", "frequency", "power_fraction", "cumulative_fraction")
 

@@ -4,8 +4,9 @@ import argparse
 
 import torch
 
-from ..arguments import positive_int
+from ..arguments import non_negative_int, positive_int
 from ..errors import GrokflowError
+from ..settings import SltSettings
 from .engine import ChainSettings
 from .methods import METHODS, method_value, positive_float
 from .reference import REFERENCES, Reference
@@ -13,48 +14,54 @@ from .samplers import INTEGRATORS, SamplerSettings
 from .studies import Chains, Step
 
 
-def add_chain_arguments(parser: argparse.ArgumentParser, mode: str = "single") -> None:
-    """The sampler and chain options. `mode`: "single" (one SGLD ε and γ), "per_method" (--methods,
-    and ε and γ per method) or "sweep" (--methods and γ per method; the script sweeps ε)."""
+def add_chain_arguments(parser: argparse.ArgumentParser, defaults: SltSettings, mode: str = "single") -> None:
+    """The sampler and chain options, with the defaults of the script's settings. `mode`: "single"
+    (one SGLD ε and γ), "per_method" (--methods, and ε and γ per method) or "sweep" (--methods and
+    γ per method; the script sweeps ε)."""
     group = parser.add_argument_group("sampler")
     if mode == "single":
-        group.add_argument("--epsilon", type=positive_float, required=True, help="SGLD step size ε")
-        group.add_argument("--gamma", type=positive_float, required=True, help="SGLD localisation strength γ")
+        group.add_argument("--epsilon", type=positive_float, default=defaults.epsilon, help="SGLD step size ε")
+        group.add_argument("--gamma", type=positive_float, default=defaults.gamma, help="SGLD localisation strength γ")
     else:
         group.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), help="samplers to run")
         if mode == "per_method":
-            group.add_argument("--epsilon", nargs="+", type=method_value, required=True, metavar="METHOD=EPS",
-                               help="step size ε of each sampler, e.g. sgld=1e-5 psgld=1e-6")
-        group.add_argument("--gamma", nargs="+", type=method_value, required=True, metavar="METHOD=GAMMA",
+            group.add_argument("--epsilon", nargs="+", type=method_value, default=list(defaults.epsilon.items()),
+                               metavar="METHOD=EPS", help="step size ε of each sampler, e.g. sgld=1e-5 psgld=1e-6")
+        group.add_argument("--gamma", nargs="+", type=method_value, default=list(defaults.gamma.items()),
+                           metavar="METHOD=GAMMA",
                            help="localisation strength γ of each sampler, e.g. sgld=100 psgld=1000")
-    group.add_argument("--nbeta", type=positive_float, required=True, help="inverse temperature times n (nβ)")
-    group.add_argument("--integrator", choices=INTEGRATORS, default=SamplerSettings.integrator,
+    group.add_argument("--nbeta", type=positive_float, default=defaults.nbeta, help="inverse temperature times n (nβ)")
+    group.add_argument("--integrator", choices=INTEGRATORS, default=defaults.integrator,
                        help="exact: the localisation integrated over each step; euler: devinterp's update")
-    group.add_argument("--psgld-decay", type=float, default=SamplerSettings.psgld_decay, help="pSGLD's RMSProp decay a")
-    group.add_argument("--psgld-lambda", type=positive_float, default=SamplerSettings.psgld_lambda, help="pSGLD's λ")
-    group.add_argument("--rsgld-delta", type=positive_float, default=SamplerSettings.rsgld_delta,
+    group.add_argument("--psgld-decay", type=float, default=defaults.psgld_decay, help="pSGLD's RMSProp decay a")
+    group.add_argument("--psgld-lambda", type=positive_float, default=defaults.psgld_lambda, help="pSGLD's λ")
+    group.add_argument("--rsgld-delta", type=positive_float, default=defaults.rsgld_delta,
                        help="δ of Riemannian SGLD's metric w² + δ")
-    group.add_argument("--sisgld-eps", type=positive_float, default=SamplerSettings.sisgld_eps,
+    group.add_argument("--sisgld-eps", type=positive_float, default=defaults.sisgld_eps,
                        help="ε_G of SI-SGLD's per-tensor ‖W‖² + ε_G")
-    group.add_argument("--chains", type=positive_int, default=4, help="chains per point")
-    group.add_argument("--burnin", type=int, default=100, help="steps discarded before the draws")
-    group.add_argument("--draws", type=positive_int, default=100, help="steps averaged after the burn-in")
-    group.add_argument("--batch-size", type=positive_int, default=32, help="minibatch size of every step")
-    group.add_argument("--seed", type=int, default=0, help="seed of the chains' random streams")
+    group.add_argument("--chains", type=positive_int, default=defaults.chains, help="chains per point")
+    group.add_argument("--burnin", type=int, default=defaults.burnin, help="steps discarded before the draws")
+    group.add_argument("--draws", type=positive_int, default=defaults.draws, help="steps averaged after the burn-in")
+    group.add_argument("--batch-size", type=positive_int, default=defaults.batch_size,
+                       help="minibatch size of every step")
+    group.add_argument("--seed", type=int, default=defaults.seed, help="seed of the chains' random streams")
     reference = parser.add_argument_group("reference point w₀")
-    reference.add_argument("--reference", choices=REFERENCES, default=Reference.kind,
+    reference.add_argument("--reference", choices=REFERENCES, default=defaults.reference,
                            help="checkpoint: the trained weights; polished: after full-batch Adam steps on L_n alone")
-    reference.add_argument("--polish-steps", type=positive_int, default=Reference.steps, help="the polish's Adam steps")
-    reference.add_argument("--polish-lr", type=positive_float, default=Reference.lr, help="the polish's learning rate")
-    reference.add_argument("--polish-betas", nargs=2, type=float, default=Reference.betas, metavar=("B1", "B2"),
+    reference.add_argument("--polish-steps", type=positive_int, default=defaults.polish_steps,
+                           help="the polish's Adam steps")
+    reference.add_argument("--polish-lr", type=positive_float, default=defaults.polish_lr,
+                           help="the polish's learning rate")
+    reference.add_argument("--polish-betas", nargs=2, type=float, default=defaults.polish_betas, metavar=("B1", "B2"),
                            help="the polish's Adam betas")
     run = parser.add_argument_group("execution")
-    run.add_argument("--chunk", type=positive_int, default=None, help="points per batch (default: all at once)")
-    run.add_argument("--device", default="auto", help="torch device: auto (cuda if available), cpu, cuda, ...")
-    run.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
-    run.add_argument("--tf32", action="store_true",
+    run.add_argument("--chunk", type=non_negative_int, default=defaults.chunk,
+                     help=f"points per batch, 0: all at once (default {defaults.chunk})")
+    run.add_argument("--device", default=defaults.device, help="torch device: auto (cuda if available), cpu, cuda, ...")
+    run.add_argument("--threads", type=positive_int, default=defaults.threads, help="torch CPU threads")
+    run.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=defaults.tf32,
                      help="let CUDA matrix products use TF32 (about 2× faster on an H100; ~1e-3 relative rounding)")
-    run.add_argument("--compile", action="store_true",
+    run.add_argument("--compile", action=argparse.BooleanOptionalAction, default=defaults.compile,
                      help="torch.compile the chains' step (2-2.5× faster on an H100 for the full-size model, after "
                           "tens of seconds of compilation, once per process and sampler; needs a C compiler on a CPU)")
 
@@ -88,7 +95,7 @@ def method_steps(args: argparse.Namespace) -> dict[str, Step]:
 def chains_setup(args: argparse.Namespace) -> Chains:
     """Sampler, chain sizes, burn-in and execution options of a study, from the command line."""
     reference = Reference(args.reference, args.polish_steps, args.polish_lr, tuple(args.polish_betas))
-    return Chains(sampler_settings(args), chain_settings(args), args.burnin, reference, args.chunk,
+    return Chains(sampler_settings(args), chain_settings(args), args.burnin, reference, args.chunk or None,
                   compiled=args.compile)
 
 

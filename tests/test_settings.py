@@ -1,0 +1,102 @@
+"""Each stage's settings are defined once (grokflow.settings): the config schema's defaults and
+every script's command-line defaults equal them, and flags() renders them as the scripts read them."""
+
+import argparse
+from dataclasses import fields
+import runpy
+import shlex
+
+import pytest
+
+from grokflow.config import validate_config
+from grokflow import settings as stage
+
+from conftest import REPO
+
+SCHEMA_DEFAULTS = validate_config({}, REPO / "workflow/schemas/config.schema.yaml")
+GROUP_AWARE = ["cosine", "gini_ipr", "phase_coherence", "progress_measures", "psd", "qk_circuit",
+               "qk_circuit_diagonal"]
+# Each script with options from the config, and the settings class that holds their defaults.
+SCRIPT_SETTINGS = {
+    "scripts/train.py": stage.TrainingSettings,
+    **{f"scripts/metrics/{metric}.py": stage.GroupSettings for metric in GROUP_AWARE},
+    "scripts/metrics/fourier_basis.py": stage.FourierBasisSettings,
+    "scripts/metrics/group_representation.py": stage.GroupRepresentationSettings,
+    "scripts/metrics/key_frequencies.py": stage.KeyFrequencySettings,
+    "scripts/metrics/circuit_competition.py": stage.CircuitCompetitionSettings,
+    "scripts/metrics/agop_circulant.py": stage.AgopSettings,
+    "scripts/lora/rank_demo.py": stage.LoraDemoSettings,
+    "scripts/lora/finetune.py": stage.LoraFinetuneSettings,
+    "scripts/connectivity/train.py": stage.ConnectivitySettings,
+    "scripts/connectivity/plots.py": stage.ConnectivitySizes,
+    "scripts/lowrank_decay/phase_diagram.py": stage.PhaseDiagramSettings,
+    "scripts/lowrank_decay/mechanism.py": stage.MechanismSettings,
+    "scripts/slt/llc_rescaling.py": stage.RescalingSettings,
+    "scripts/slt/llc_over_training.py": stage.OverTrainingSettings,
+    "scripts/slt/llc_calibration.py": stage.CalibrationSettings,
+    "scripts/plots/llc_calibration.py": stage.CalibrationFigureSettings,
+}
+
+
+class ParserBuilt(BaseException):
+    """Raised in place of parsing, carrying the script's parser."""
+
+    def __init__(self, parser):
+        super().__init__()
+        self.parser = parser
+
+
+def script_parser(script: str, monkeypatch) -> argparse.ArgumentParser:
+    """The parser the script builds when run with no options."""
+
+    def capture(parser, *args, **kwargs):
+        raise ParserBuilt(parser)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", capture)
+    with pytest.raises(ParserBuilt) as built:
+        runpy.run_path(str(REPO / script), run_name="__main__")
+    return built.value.parser
+
+
+def comparable(value):
+    """A default as a plain value: sequences as lists, METHOD=VALUE pairs as a dict."""
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], tuple):
+        return dict(value)
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+@pytest.mark.parametrize("settings", sorted(set(SCRIPT_SETTINGS.values()), key=lambda cls: cls.__name__))
+def test_the_schema_defaults_are_the_settings_defaults(settings):
+    assert settings.from_config(SCHEMA_DEFAULTS) == settings()
+
+
+@pytest.mark.parametrize("script, settings", SCRIPT_SETTINGS.items())
+def test_a_script_run_with_no_options_has_the_settings_defaults(script, settings, monkeypatch):
+    parser = script_parser(script, monkeypatch)
+    defaults = settings()
+    assert {item.name: comparable(parser.get_default(item.name)) for item in fields(defaults)} == {
+        item.name: comparable(getattr(defaults, item.name)) for item in fields(defaults)}
+
+
+def test_the_gpu_engine_settings_are_the_schemas():
+    assert stage.GpuEngineSettings.from_config(SCHEMA_DEFAULTS) == stage.GpuEngineSettings()
+
+
+def test_flags_render_every_kind_of_field():
+    rendered = stage.flags(stage.RescalingSettings(polish_betas=(0.9, 0.95), compile=False, epsilon={"sgld": 1e-7}))
+    assert "--polish-betas 0.9 0.95 " in rendered and "--no-compile" in rendered and "--tf32" in rendered
+    assert "--epsilon sgld=1e-07 --gamma sgld=1000.0 psgld=1000.0" in rendered
+    assert stage.flags(stage.LoraFinetuneSettings(target_op="x÷y")).startswith("--ranks 2 4 8 16 32 --alpha 16.0")
+    assert "--target-op 'x÷y'" in stage.flags(stage.LoraFinetuneSettings(target_op="x÷y"))
+
+
+@pytest.mark.parametrize("script, settings", SCRIPT_SETTINGS.items())
+def test_a_script_parses_its_rendered_settings(script, settings, monkeypatch):
+    parser = script_parser(script, monkeypatch)
+    monkeypatch.undo()
+    for action in parser._actions:  # the file arguments, which no settings hold
+        action.required = False
+    config = settings.from_config(SCHEMA_DEFAULTS)
+    known = parser.parse_args(shlex.split(stage.flags(config)))
+    assert {item.name: comparable(getattr(known, item.name)) for item in fields(config)} == {
+        item.name: comparable(getattr(config, item.name)) for item in fields(config)}
