@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from grokflow.checkpoints import CheckpointInfo, save_checkpoint
+from grokflow.export import HF_GPT2, export_model
 from grokflow.io import atomic_path, write_csv
-from grokflow.model import ModelConfig
+from grokflow.model import GrokTransformer, ModelConfig
 from grokflow.plotting import save_figure
 
 
@@ -40,7 +41,14 @@ def write_a_torch_file(folder):
     return ["state.pt"]
 
 
-WRITERS = [write_a_csv, write_a_figure, write_a_checkpoint, write_a_torch_file]
+def write_an_export(folder):
+    """A Hugging Face export: a folder and its two files (grokflow.export)."""
+    export_model(GrokTransformer(ModelConfig(p=7)), CheckpointInfo("x+y", 0, 1, 0.3, ModelConfig(p=7)),
+                 folder / "export", HF_GPT2)
+    return ["export", "export/config.json", "export/model.safetensors"]
+
+
+WRITERS = [write_a_csv, write_a_figure, write_a_checkpoint, write_a_torch_file, write_an_export]
 
 
 @pytest.fixture(params=[0o022, 0o027], ids=["umask022", "umask027"])
@@ -54,8 +62,8 @@ def umask(request):
 def test_a_written_file_has_the_mode_of_the_umask(tmp_path, umask, writer):
     names = writer(tmp_path)
     assert {name: oct(os.stat(tmp_path / name).st_mode & 0o777) for name in names} == \
-        {name: oct(0o666 & ~umask) for name in names}
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(names)
+        {name: oct((0o777 if (tmp_path / name).is_dir() else 0o666) & ~umask) for name in names}
+    assert sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*")) == sorted(names)
 
 
 def test_a_failed_write_leaves_neither_file_nor_temporary_file(tmp_path):

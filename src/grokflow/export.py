@@ -32,6 +32,7 @@ of the low-rank decay study has no GPT-2 counterpart and is refused.
 from contextlib import contextmanager
 import json
 import os
+import secrets
 from pathlib import Path
 import shutil
 import tempfile
@@ -41,6 +42,7 @@ import torch
 
 from .checkpoints import CheckpointInfo
 from .errors import GrokflowError
+from .io import atomic_path
 from .model import GrokTransformer
 
 HF_GPT2, TRANSFORMER_LENS = "hf-gpt2", "transformer-lens"
@@ -156,8 +158,10 @@ def export_model(model: GrokTransformer, info: CheckpointInfo, target, export_fo
     tensors, config = export_contents(model, info, export_format)
     tensors = {name: tensor.detach().float().contiguous().clone() for name, tensor in tensors.items()}
     with staged_directory(target, force) as staging:
-        (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-        save_file(tensors, str(staging / "model.safetensors"), metadata={"format": "pt"} | info.to_metadata())
+        with atomic_path(staging / "config.json") as tmp:
+            tmp.write_text(json.dumps(config, indent=2) + "\n")
+        with atomic_path(staging / "model.safetensors") as tmp:
+            save_file(tensors, str(tmp), metadata={"format": "pt"} | info.to_metadata())
     return Path(target)
 
 
@@ -172,7 +176,8 @@ def staged_directory(target, force: bool):
     if target.exists() or target.is_symlink():
         check_replaceable(target, force)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    staging = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+    staging.mkdir()  # mode 0777 less the umask, as any folder the user makes (mkdtemp's is 0700)
     try:
         yield staging
         replace_directory(staging, target)
