@@ -1,5 +1,6 @@
 # Included first by the Snakefile: config validation, the checkpoint schedule, paths, input
 # functions and the figures' report entries. Parsing imports no torch (tests/test_snakefile.py).
+from dataclasses import replace
 import math
 import os
 from pathlib import Path
@@ -219,3 +220,8 @@ def dense_flag(wildcards):
 def connectivity_runs(wildcards):
     """The job's table (curve, by_hop or summary) of every connectivity model and depth."""
     return expand(f"{CONN_RUN}/{CONN_TABLES[wildcards.table]}.csv", model=CONN_MODELS, depth=CONN["depths"])
+
+
+def phase_fraction_flags(wildcards):
+    """The low-rank decay phase diagram's options for the job's one train fraction."""
+    return flags(replace(LRD_PHASE, fractions=(float(wildcards.fraction),)))

@@ -1,6 +1,4 @@
 # The low-rank decay study (seed 000, issue 9): outputs under results/lowrank_decay/.
-from dataclasses import replace
-
 from grokflow.settings import MechanismSettings, PhaseDiagramSettings
 
 LRD = config["lowrank_decay"]
@@ -10,11 +8,6 @@ LRD_FIGURE_NAMES = ["phase_l2", "phase_lowrank", "phase_difference", "mechanism_
                     "mechanism_attention_lowrank"]
 LRD_FIGURES = png_and_pdf(f"{LRD_DIR}/figures/{name}.png" for name in LRD_FIGURE_NAMES)
 LRD_PHASE = PhaseDiagramSettings.from_config(config)
-
-
-def phase_fraction_flags(wildcards):
-    """The phase diagram's options for the job's one train fraction."""
-    return flags(replace(LRD_PHASE, fractions=(float(wildcards.fraction),)))
 
 
 rule lowrank_decay_phase_fraction:
