@@ -159,9 +159,13 @@ def test_rescaling_cv_figure_is_written(tmp_path):
     assert_figures(tmp_path / "figures", ["cv"])
 
 
-def test_rescaling_cv_legend_counts_diverged_points_per_variant():
+def test_rescaling_cv_legend_counts_diverged_and_negative_points_per_variant():
     module = plot_script("llc_rescaling_cv")
-    label = module.diverged_label(summary_table(), "rsgld", ["fixed", "scaled"])
+    summary = summary_table()
+    label = module.points_label(summary, "rsgld", ["fixed", "scaled"])
+    assert label == "Riemannian SGLD — diverged / negative points: fixed 22 / 2 of 50, scaled 4 / 2 of 50"
+    summary["points_negative"] = 0
+    label = module.points_label(summary, "rsgld", ["fixed", "scaled"])
     assert label == "Riemannian SGLD — diverged points: fixed 22/50, scaled 4/50"
 
 

@@ -5,7 +5,9 @@ under which an exact sampler's LLC is the same at every point; hatched: the seed
 log axis (lower = closer to the invariance the LLC promises). The cv of an op and variant is over
 the grid points where every sampler stayed finite (their count is under each op); a × at the
 bottom: no such point, so no cv. The legend counts each sampler's grid points whose every chain
-diverged, summed over the ops."""
+diverged and, where there are any, those with a negative estimate (chains that went below
+L_n(w₀)), summed over the ops; a ∘ above a bar: the op has negative estimates, so its cv is no
+spread of LLCs."""
 
 import argparse
 
@@ -20,12 +22,13 @@ from grokflow.io import read_csv
 from grokflow.plotting import PALETTE, new_figure, save_figure
 from grokflow.slt.methods import DISPLAY_NAMES, METHODS, VARIANTS
 
-COLUMNS = ("op", "variant", "method", "points", "points_common", "cv", "points_diverged")
+COLUMNS = ("op", "variant", "method", "points", "points_common", "cv", "points_diverged", "points_negative")
 VARIANT_LABELS = {"fixed": r"fixed $\gamma$ at every point", "scaled": r"$\gamma/s^2$ per rescaled tensor"}
 VARIANT_BARS = {"fixed": {"alpha": 0.35, "hatch": "////"}, "scaled": {"alpha": 1.0, "hatch": None}}
 KEY_GREY = "#606060"
 UNDEFINED = {"marker": "x", "markersize": 6, "markeredgewidth": 1.4, "linestyle": "none"}
 ZERO = {"marker": "v", "markersize": 5, "linestyle": "none"}
+NEGATIVE = {"marker": "o", "markersize": 4, "markerfacecolor": "none", "markeredgewidth": 0.9, "linestyle": "none"}
 
 
 def read_summary(path) -> pd.DataFrame:
@@ -42,14 +45,19 @@ def bar_rows(summary: pd.DataFrame, method: str, variant: str, ops: list) -> pd.
     return summary[(summary["method"] == method) & (summary["variant"] == variant)].set_index("op").reindex(ops)
 
 
-def diverged_label(summary: pd.DataFrame, method: str, variants: list) -> str:
-    """'SGLD — diverged points: fixed 3/100, scaled 0/100' (summed over ops)."""
+def points_label(summary: pd.DataFrame, method: str, variants: list) -> str:
+    """'SGLD — diverged points: fixed 3/100, scaled 0/100' (summed over ops), or, when any
+    estimate is negative, 'SGLD — diverged / negative points: fixed 3 / 5 of 100, scaled 0 / 5 of 100'."""
+    rows = summary[summary["method"] == method]
+    with_negative = rows["points_negative"].sum() > 0
     counts = []
     for variant in variants:
-        rows = summary[(summary["method"] == method) & (summary["variant"] == variant)]
-        if len(rows):
-            counts.append(f"{variant} {rows['points_diverged'].sum():.0f}/{rows['points'].sum():.0f}")
-    return f"{DISPLAY_NAMES.get(method, method)} — diverged points: {', '.join(counts)}"
+        own = rows[rows["variant"] == variant]
+        if len(own):
+            negative = f" / {own['points_negative'].sum():.0f} of " if with_negative else "/"
+            counts.append(f"{variant} {own['points_diverged'].sum():.0f}{negative}{own['points'].sum():.0f}")
+    kinds = "diverged / negative points" if with_negative else "diverged points"
+    return f"{DISPLAY_NAMES.get(method, method)} — {kinds}: {', '.join(counts)}"
 
 
 def common_label(summary: pd.DataFrame, op, variants: list) -> str:
@@ -77,7 +85,7 @@ def main(argv=None) -> None:
     width = 0.84 / bars
     fig, ax = new_figure((max(4.2, 1.4 + 0.17 * bars * len(ops)), 3.0))
     bottom = transforms.blended_transform_factory(ax.transData, ax.transAxes)
-    undefined_x, undefined_c, zero_x, zero_c = [], [], [], []
+    undefined_x, undefined_c, zero_x, zero_c, negative_x, negative_y, negative_c = [], [], [], [], [], [], []
     for k, method in enumerate(methods):
         color = PALETTE[k % len(PALETTE)]
         for v, variant in enumerate(variants):
@@ -94,17 +102,23 @@ def main(argv=None) -> None:
             undefined = measured & np.isnan(cv)
             undefined_x += list(x[undefined])
             undefined_c += [color] * int(undefined.sum())
+            negative = shown & (rows["points_negative"].to_numpy(dtype=float) > 0)
+            negative_x += list(x[negative])
+            negative_y += list(cv[negative] * 1.6)
+            negative_c += [color] * int(negative.sum())
             zero = np.isfinite(cv) & (cv <= 0)
             zero_x += list(x[zero])
             zero_c += [color] * int(zero.sum())
     for xs, colors, style in ((undefined_x, undefined_c, UNDEFINED), (zero_x, zero_c, ZERO)):
         for xi, color in zip(xs, colors):
             ax.plot([xi], [0.04], color=color, transform=bottom, clip_on=False, zorder=5, **style)
+    for xi, yi, color in zip(negative_x, negative_y, negative_c):
+        ax.plot([xi], [yi], color=color, clip_on=False, zorder=5, **NEGATIVE)
 
     positive = summary["cv"][np.isfinite(summary["cv"]) & (summary["cv"] > 0)]
     ax.set_yscale("log")
     if len(positive):
-        ax.set_ylim(positive.min() / 4, positive.max() * 2)
+        ax.set_ylim(positive.min() / 4, positive.max() * 3)
     ax.set_xticks(np.arange(len(ops)), [common_label(summary, op, variants) for op in ops], fontsize=7)
     ax.set_xlim(-0.5, len(ops) - 0.5)
     ax.set_ylabel("CV of the LLC over the rescaling grid")
@@ -119,7 +133,10 @@ def main(argv=None) -> None:
                               label="no cv: no grid point where every sampler stayed finite"))
     if zero_x:
         handles.append(Line2D([], [], color="black", **ZERO, label="cv = 0 (below the log axis)"))
-    handles += [Patch(facecolor=PALETTE[k % len(PALETTE)], label=diverged_label(summary, method, variants))
+    if negative_x:
+        handles.append(Line2D([], [], color="black", **NEGATIVE,
+                              label="negative estimates at some grid points: the cv is no spread of LLCs"))
+    handles += [Patch(facecolor=PALETTE[k % len(PALETTE)], label=points_label(summary, method, variants))
                 for k, method in enumerate(methods)]
     ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.02), ncol=1,
               title="cv = std/|mean| over the grid points where every sampler stayed finite",
