@@ -24,6 +24,7 @@ import torch
 from grokflow.checkpoints import CheckpointInfo
 from grokflow.data import train_test_split
 from grokflow.model import GrokTransformer, ModelConfig
+from grokflow.settings import SLT_GAMMA, SltSettings
 from grokflow.slt.engine import ChainSettings, run_chains
 from grokflow.slt.rescaling import log_grid, rescaled_points
 from grokflow.slt.samplers import METHODS, SamplerSettings, make_sampler
@@ -76,9 +77,10 @@ def main() -> None:
     device = torch.device(args.device)
     tensors, info, data = load_run(args.checkpoint, device=device) if args.checkpoint else fresh_run(device)
     grid = list(itertools.product(log_grid(0.1, 10.0, args.grid), repeat=2))
-    points = rescaled_points(tensors, data, [a for a, _ in grid], [b for _, b in grid], args.epsilon, nbeta=460.0)
+    points = rescaled_points(tensors, data, [a for a, _ in grid], [b for _, b in grid], args.epsilon,
+                             nbeta=SltSettings.nbeta)
     loss = cross_entropy_loss(info.model, device)
-    sampler = make_sampler(args.method, SamplerSettings())
+    sampler = make_sampler(args.method, SamplerSettings(gamma=SLT_GAMMA[args.method]))
     settings = ChainSettings(args.chains, args.steps, args.batch_size)
     chunk = min(args.chunk or len(points), len(points))
     warm_up = ChainSettings(args.chains, 2, args.batch_size)

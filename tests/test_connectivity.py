@@ -11,6 +11,7 @@ import torch
 
 from grokflow.connectivity.training import ConnectivityTraining, Prefetcher, TrainConfig, TrainingStopped, train
 from grokflow.errors import GrokflowError
+from grokflow.settings import ConnectivitySettings
 from grokflow.connectivity.model import (ConnectivityTransformer, NetConfig, attended_pairs, global_mask, local_mask,
                                          masked_attention, positional_parameters)
 from grokflow.connectivity.task import (DISCONNECTED, EMPTY, NEIGHBOUR, OWN, QUERY, SOURCE, TARGET, TaskConfig,
@@ -18,8 +19,23 @@ from grokflow.connectivity.task import (DISCONNECTED, EMPTY, NEIGHBOUR, OWN, QUE
                                         sample_batch)
 from test_embedding_geometry import REPO_SCRIPTS, assert_png_and_pdf, run_script
 
-TINY_TASK = TaskConfig(V=4, C=2, n_dims=5)
-TINY_TRAIN = TrainConfig(steps=30, batch_size=8, eval_every=5, validation_size=32)
+DEFAULTS = ConnectivitySettings()
+TINY_TRAIN = TrainConfig(steps=30, batch_size=8, lr=DEFAULTS.lr, weight_decay=DEFAULTS.weight_decay, eval_every=5,
+                         validation_size=32, seed=DEFAULTS.seed)
+
+
+def task_config(**sizes) -> TaskConfig:
+    """The task at the settings' defaults but for `sizes`."""
+    return TaskConfig(**{"V": DEFAULTS.V, "C": DEFAULTS.C, "rho": DEFAULTS.rho, "n_dims": DEFAULTS.n_dims} | sizes)
+
+
+def net_config(**sizes) -> NetConfig:
+    """The network at the settings' defaults but for `sizes` (the depth is each test's)."""
+    return NetConfig(**{"d_model": DEFAULTS.d_model, "n_heads": DEFAULTS.n_heads,
+                        "local_layers": DEFAULTS.local_layers} | sizes)
+
+
+TINY_TASK = task_config(V=4, C=2, n_dims=5)
 
 
 def generator(seed=0):
@@ -67,7 +83,7 @@ def test_empty_mask_rows_give_zero_output_not_nan():
 
 @pytest.mark.parametrize("lowrank", [True, False])
 def test_forward_shape_no_nan_and_parameter_count(lowrank):
-    task, net = TaskConfig(V=5, C=2, n_dims=5), NetConfig(d_model=16, n_heads=2, n_layers=3, lowrank=lowrank)
+    task, net = task_config(V=5, C=2, n_dims=5), net_config(d_model=16, n_heads=2, n_layers=3, lowrank=lowrank)
     model = ConnectivityTransformer(task, net)
     logits = model(sample_batch(6, task, generator()).tokens)
     assert logits.shape == (6,) and not logits.isnan().any()
@@ -81,8 +97,8 @@ def test_forward_shape_no_nan_and_parameter_count(lowrank):
 
 
 def test_low_rank_positions_repeat_one_block_and_train_it():
-    task = TaskConfig(V=4, C=2, n_dims=5)
-    model = ConnectivityTransformer(task, NetConfig(d_model=8, n_heads=2, n_layers=3))
+    task = task_config(V=4, C=2, n_dims=5)
+    model = ConnectivityTransformer(task, net_config(d_model=8, n_heads=2, n_layers=3))
     positions = model.positions()
     blocks = positions[: task.V * 3].view(task.V, 3, -1)
     assert torch.equal(blocks, blocks[:1].expand_as(blocks))
@@ -91,7 +107,7 @@ def test_low_rank_positions_repeat_one_block_and_train_it():
 
 
 def test_graphs_have_degree_at_most_c_and_symmetric_edges():
-    neighbours = random_neighbours(50, TaskConfig(V=9, C=3), generator(1))
+    neighbours = random_neighbours(50, task_config(V=9, C=3), generator(1))
     for graph in neighbours.tolist():
         for v, slots in enumerate(graph):
             assert len(slots) == 3
@@ -99,7 +115,7 @@ def test_graphs_have_degree_at_most_c_and_symmetric_edges():
 
 
 def test_labels_agree_with_union_find_and_are_balanced():
-    task = TaskConfig(V=10, C=2)
+    task = task_config(V=10, C=2)
     batch = sample_batch(400, task, generator(2))
     assert float(batch.labels.mean()) == 0.5
     s, t = batch.tokens.shape[1] - 2, batch.tokens.shape[1] - 1
@@ -120,7 +136,7 @@ def encode_index(batch, position):
 
 
 def test_a_hand_made_graph_gives_the_expected_tokens_and_distances():
-    task = TaskConfig(V=4, C=2, n_dims=3)
+    task = task_config(V=4, C=2, n_dims=3)
     neighbours = torch.tensor([[[1, -1], [0, 2], [-1, 1], [-1, -1]]])  # path 0 – 1 – 2, vertex 3 alone
     tokens = encode(neighbours, torch.tensor([0]), torch.tensor([2]), task, generator(3))[0]
     types = tokens[:, -1].long().tolist()
@@ -168,7 +184,7 @@ def test_prefetched_batches_and_states_equal_sequential_sampling():
 
 @pytest.mark.parametrize("lowrank", [True, False])
 def test_killed_and_resumed_training_equals_an_uninterrupted_run(tmp_path, lowrank):
-    net = NetConfig(d_model=8, n_heads=2, n_layers=3, lowrank=lowrank)
+    net = net_config(d_model=8, n_heads=2, n_layers=3, lowrank=lowrank)
     reference, curve, by_hop = train(TINY_TASK, net, TINY_TRAIN, "reference", tmp_path / "reference.pt")
     for stop_after, stopped_at in ((7, 7), (11, 18)):
         with pytest.raises(TrainingStopped, match=f"step limit of this run at step {stopped_at} of 30") as stopped:
@@ -184,7 +200,7 @@ def test_killed_and_resumed_training_equals_an_uninterrupted_run(tmp_path, lowra
 
 
 def test_a_state_of_another_configuration_is_ignored(tmp_path, capsys):
-    net = NetConfig(d_model=8, n_heads=2, n_layers=3)
+    net = net_config(d_model=8, n_heads=2, n_layers=3)
     with pytest.raises(TrainingStopped):
         train(TINY_TASK, net, TINY_TRAIN, "first", tmp_path / "state.pt", stop_after_steps=6)
     changed = ConnectivityTraining(TINY_TASK, net, replace(TINY_TRAIN, lr=1e-3), tmp_path / "state.pt")
@@ -198,7 +214,7 @@ def test_a_state_of_another_configuration_is_ignored(tmp_path, capsys):
 
 def test_an_unreadable_state_is_refused_in_one_line(tmp_path):
     (tmp_path / "state.pt").write_text("not a state")
-    training = ConnectivityTraining(TINY_TASK, NetConfig(d_model=8, n_heads=2, n_layers=3), TINY_TRAIN,
+    training = ConnectivityTraining(TINY_TASK, net_config(d_model=8, n_heads=2, n_layers=3), TINY_TRAIN,
                                     tmp_path / "state.pt")
     with pytest.raises(GrokflowError, match="is not a readable resume state"):
         training.resume()
@@ -235,7 +251,7 @@ def test_the_constant_answer_scores_the_majority_class_fraction_on_a_small_fixtu
 
 
 def test_the_constant_answer_by_hop_equals_its_accuracy_on_a_sampled_batch():
-    batch = sample_batch(200, TaskConfig(V=8, C=2), generator(4))
+    batch = sample_batch(200, task_config(V=8, C=2), generator(4))
     table = pd.DataFrame({"hop": batch.hops.numpy()}).groupby("hop").size()
     constant = constant_answer(table.index, table.to_numpy())
     assert constant.connected_fraction == pytest.approx(float(batch.labels.mean()))

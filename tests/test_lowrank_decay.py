@@ -18,6 +18,7 @@ from grokflow.lowrank_decay.study import Cell, CellResult, StudySettings, _recor
 from grokflow.model import GrokTransformer, ModelConfig
 from grokflow.training import OptimConfig, Run, StackTrainer
 
+from grokflow.settings import LowrankDecaySettings
 from conftest import step_stack_and_singles
 
 
@@ -64,6 +65,14 @@ def test_headed_weights_as_matrices_are_their_linear_maps():
 
 
 CFG = ModelConfig(p=11, n_layers=1, d_model=16, n_heads=2, d_mlp=32)
+DEFAULTS = LowrankDecaySettings()
+
+
+def study_settings(**options) -> StudySettings:
+    """The study on CFG at the settings' defaults but for `options`."""
+    shared = {name: getattr(DEFAULTS, name) for name in ("lr", "betas", "patterns", "newton_schulz_steps",
+                                                         "other_weight_decay", "l2_factor")}
+    return StudySettings(CFG, **(shared | options))
 
 
 def test_per_model_weight_decay_is_adamw_weight_decay():
@@ -79,7 +88,7 @@ def test_per_model_weight_decay_is_adamw_weight_decay():
 
 
 def test_the_methods_decay_what_seed_000_decays():
-    settings = StudySettings(CFG, steps=10, eval_every=5, other_weight_decay=0.1, l2_factor=10.0)
+    settings = study_settings(steps=10, eval_every=5, other_weight_decay=0.1, l2_factor=10.0)
     cells = [Cell("l2", 0.5, 0.01, 0), Cell("lowrank", 0.5, 0.01, 0)]
     rule = regularizer(cells, settings, ["blocks.0.W_Q", "blocks.0.W_K", "blocks.0.W_V", "W_E"], "cpu")
     assert rule.lowrank_names == ["blocks.0.W_Q", "blocks.0.W_K"]
@@ -113,7 +122,7 @@ def test_a_run_stops_after_two_measurements_above_the_target():
                               model_tensors=lambda index: {"index": torch.tensor(index)})
     trainer.evaluate = lambda: {"test_acc": torch.tensor(next(accuracies))}
     results, streaks = [CellResult(Cell("l2", 0.5, 0.01, 0), []), CellResult(Cell("lowrank", 0.5, 0.01, 0), [])], [0, 0]
-    settings = StudySettings(CFG, steps=100, eval_every=10)
+    settings = study_settings(steps=100, eval_every=10)
     for step in range(0, 50, 10):
         trainer.step = step
         _record(trainer, results, streaks, settings)

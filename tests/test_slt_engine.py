@@ -46,10 +46,10 @@ def test_batched_chains_equal_each_point_alone(method):
 
 def test_chains_of_one_point_differ_and_depend_on_the_seed():
     points = tiny_points(1)
-    run = run_chains(cross_entropy_loss(CFG), make_sampler("sgld", SamplerSettings()), points, SETTINGS)
+    run = run_chains(cross_entropy_loss(CFG), make_sampler("sgld", SamplerSettings(gamma=1e6)), points, SETTINGS)
     steps = run.losses[0, :, 1:]
     assert not torch.equal(steps[0], steps[1]) and not torch.equal(steps[1], steps[2])
-    other = run_chains(cross_entropy_loss(CFG), make_sampler("sgld", SamplerSettings()), points,
+    other = run_chains(cross_entropy_loss(CFG), make_sampler("sgld", SamplerSettings(gamma=1e6)), points,
                        ChainSettings(3, 6, 5, seed=12))
     assert not torch.equal(other.losses, run.losses)
 
@@ -57,8 +57,8 @@ def test_chains_of_one_point_differ_and_depend_on_the_seed():
 def test_first_loss_is_the_loss_at_w0_and_baselines_are_the_minibatch_losses_at_w0():
     points = tiny_points(2)
     loss = cross_entropy_loss(CFG)
-    run = run_chains(loss, make_sampler("sgld", SamplerSettings()), points, ChainSettings(2, 3, 4))
-    full_batch = run_chains(loss, make_sampler("sgld", SamplerSettings()), points, ChainSettings(2, 2, 20))
+    run = run_chains(loss, make_sampler("sgld", SamplerSettings(gamma=1e6)), points, ChainSettings(2, 3, 4))
+    full_batch = run_chains(loss, make_sampler("sgld", SamplerSettings(gamma=1e6)), points, ChainSettings(2, 2, 20))
     for p in range(2):
         unscaled = {n: w[p] / points.scales[n][p] if n in points.scales else w[p] for n, w in points.w0.items()}
         full = loss(unscaled, points.inputs[p], points.targets[p]).mean()
@@ -72,7 +72,7 @@ def test_first_loss_is_the_loss_at_w0_and_baselines_are_the_minibatch_losses_at_
     indices = torch.randint(20, (4,), generator=g)
     w0 = {n: w[0] / points.scales[n][0] if n in points.scales else w[0] for n, w in points.w0.items()}
     expected = loss(w0, points.inputs[0, indices], points.targets[0, indices]).mean()
-    rerun = run_chains(loss, make_sampler("sgld", SamplerSettings()), points, ChainSettings(2, 3, 4, seed=SETTINGS.seed))
+    rerun = run_chains(loss, make_sampler("sgld", SamplerSettings(gamma=1e6)), points, ChainSettings(2, 3, 4, seed=SETTINGS.seed))
     torch.testing.assert_close(rerun.baselines[0, 1, 1], expected)
 
 

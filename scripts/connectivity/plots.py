@@ -20,7 +20,7 @@ from grokflow.connectivity.task import DISCONNECTED, TaskConfig, constant_answer
 from grokflow.errors import run_main
 from grokflow.plotting import (PALETTE, baseline_line, decade_limits, log_step_axis, new_figure, positive_steps,
                                save_figure)
-from grokflow.settings import ConnectivitySizes
+from grokflow.settings import ConnectivitySettings, ConnectivitySizes
 
 FIGURES = ("mask_local", "mask_global", "positional_gram_lowrank", "positional_gram_dense", "accuracy",
            "accuracy_by_hop")
@@ -47,7 +47,9 @@ def trained_positions(weights_path, task: TaskConfig, lowrank: bool):
     tensors = load_file(weights_path)
     d_model = tensors["head.weight"].shape[1]
     depth = len({name.split(".")[1] for name in tensors if name.startswith("blocks.")})
-    model = ConnectivityTransformer(task, NetConfig(d_model, 1, depth, lowrank=lowrank))
+    # The local layers' count sets masks (buffers), not weights: any value rebuilds the positions.
+    model = ConnectivityTransformer(task, NetConfig(d_model, 1, depth, ConnectivitySettings.local_layers,
+                                                    lowrank=lowrank))
     model.load_state_dict(tensors)
     return model.positions().detach()
 
@@ -146,7 +148,7 @@ def main(argv=None) -> None:
     parser.add_argument("--dense-weights", required=True)
     parser.add_argument("--out-dir", required=True, help=f"folder of the figures: {', '.join(FIGURES)} (.png, .pdf)")
     args = parser.parse_args(argv)
-    task = TaskConfig(args.V, args.C, n_dims=args.n_dims)
+    task = TaskConfig(args.V, args.C, ConnectivitySettings.rho, args.n_dims)  # ρ only samples graphs
     out = Path(args.out_dir)
     plot_mask(local_mask(args.V, args.C), out / "mask_local.png")
     plot_mask(global_mask(args.V, args.C), out / "mask_global.png")

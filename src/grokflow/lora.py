@@ -31,11 +31,12 @@ class LoRALinear(nn.Module):
 
 @dataclass(frozen=True)
 class LoraConfig:
-    """The demo's sizes: a hidden_size × hidden_size weight, the ranks tried, and α (scale α/r)."""
+    """The demo's sizes: a hidden_size × hidden_size weight, the ranks tried, and α (scale α/r);
+    defaults: grokflow.settings.LoraDemoSettings."""
 
-    hidden_size: int = 512
-    rank_candidates: tuple[int, ...] = (2, 4, 8, 16, 32)
-    alpha: float = 16.0
+    hidden_size: int
+    rank_candidates: tuple[int, ...]
+    alpha: float
 
 
 class LowRankUpdate(nn.Module):

@@ -19,13 +19,15 @@ from .lora import adapt_transformer, trainable_parameters
 
 @dataclass(frozen=True)
 class FinetuneSettings:
+    """One fine-tuning's AdamW and schedule (defaults: grokflow.settings.LoraFinetuneSettings)."""
+
     target_op: str
     steps: int
     lr: float
     eval_every: int
-    weight_decay: float = 0.0
-    betas: tuple[float, float] = (0.9, 0.98)
-    seed: int = 0
+    weight_decay: float
+    betas: tuple[float, float]
+    seed: int
 
 
 def evaluate(model, split: Split) -> dict[str, float]:

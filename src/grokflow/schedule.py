@@ -5,8 +5,10 @@ import math
 
 import numpy as np
 
+from .settings import TrainingSettings
 
-def checkpoint_steps(total_steps: int, per_decade: int = 40, extra_steps=()) -> list[int]:
+
+def checkpoint_steps(total_steps: int, per_decade: int = TrainingSettings.per_decade, extra_steps=()) -> list[int]:
     """Steps at which a checkpoint is saved.
 
     Rounded 10^(k/per_decade) for k = 0 … per_decade·log10(total) (duplicates after rounding

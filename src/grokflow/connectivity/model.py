@@ -20,10 +20,13 @@ from .task import TOKEN_TYPES, TaskConfig
 
 @dataclass(frozen=True)
 class NetConfig:
-    d_model: int = 64
-    n_heads: int = 4
-    n_layers: int = 4
-    local_layers: int = 2
+    """The network: width, heads, depth and how many of its first layers are local (defaults:
+    grokflow.settings.ConnectivitySettings; the depth is each job's)."""
+
+    d_model: int
+    n_heads: int
+    n_layers: int
+    local_layers: int
     lowrank: bool = True  # low-rank positions and block masks; False: the dense baseline
 
 

@@ -22,10 +22,13 @@ DISCONNECTED = -1
 
 @dataclass(frozen=True)
 class TaskConfig:
-    V: int = 20
-    C: int = 3
-    rho: float = 0.5
-    n_dims: int = 17
+    """The task's sizes: V vertices, degree ≤ C, edge probability ρ, n_dims channels per token
+    (defaults: grokflow.settings.ConnectivitySettings)."""
+
+    V: int
+    C: int
+    rho: float
+    n_dims: int
 
     @property
     def length(self) -> int:

@@ -37,13 +37,15 @@ STEP_LIMIT_EXIT = 75  # EX_TEMPFAIL: not finished yet, run again
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 20000
-    batch_size: int = 128
-    lr: float = 3e-4
-    weight_decay: float = 0.01
-    eval_every: int = 500
-    validation_size: int = 4096
-    seed: int = 0
+    """AdamW on fresh batches (defaults: grokflow.settings.ConnectivitySettings)."""
+
+    steps: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    eval_every: int
+    validation_size: int
+    seed: int
 
 
 class TrainingStopped(Exception):

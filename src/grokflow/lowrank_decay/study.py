@@ -27,15 +27,18 @@ OP = "x+y"
 
 @dataclass(frozen=True)
 class StudySettings:
+    """What every run of a study shares (defaults: grokflow.settings.LowrankDecaySettings); a
+    run stops after `patience` evaluations in a row above `target` validation accuracy."""
+
     model: ModelConfig
     steps: int
     eval_every: int
-    lr: float = 1e-3
-    betas: tuple[float, float] = (0.9, 0.98)
-    patterns: tuple[str, ...] = ("W_Q", "W_K")
-    newton_schulz_steps: int = 5
-    other_weight_decay: float = 0.1
-    l2_factor: float = 10.0
+    lr: float
+    betas: tuple[float, float]
+    patterns: tuple[str, ...]
+    newton_schulz_steps: int
+    other_weight_decay: float
+    l2_factor: float
     target: float = 0.99
     patience: int = 2
 

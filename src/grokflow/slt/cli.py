@@ -1,6 +1,7 @@
 """Command-line options shared by the SLT scripts: sampler hyperparameters, chain sizes, device."""
 
 import argparse
+import math
 
 import torch
 
@@ -67,8 +68,8 @@ def add_chain_arguments(parser: argparse.ArgumentParser, defaults: SltSettings, 
 
 
 def sampler_settings(args: argparse.Namespace) -> SamplerSettings:
-    """The settings shared by every sampler (each method's γ is set per study)."""
-    return SamplerSettings(psgld_decay=args.psgld_decay, psgld_lambda=args.psgld_lambda,
+    """The settings shared by every sampler; γ is NaN until a study sets each method's."""
+    return SamplerSettings(gamma=math.nan, psgld_decay=args.psgld_decay, psgld_lambda=args.psgld_lambda,
                            rsgld_delta=args.rsgld_delta, sisgld_eps=args.sisgld_eps, integrator=args.integrator)
 
 

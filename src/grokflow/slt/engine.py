@@ -31,6 +31,7 @@ import torch
 from torch.func import grad_and_value, vmap
 from tqdm import tqdm
 
+from ..settings import SltSettings
 from .samplers import Sampler, Tensors, log_density
 
 # loss(params, inputs, targets) → the per-sample losses (B,) of one model on one batch.
@@ -45,7 +46,7 @@ class ChainSettings:
     chains: int
     steps: int
     batch_size: int
-    seed: int = 0
+    seed: int = SltSettings.seed
 
 
 @dataclass

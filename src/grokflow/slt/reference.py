@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from ..model import ModelConfig
+from ..settings import SltSettings
 from .transformer import cross_entropy_loss
 
 REFERENCES = ("checkpoint", "polished")
@@ -31,10 +32,10 @@ REFERENCES = ("checkpoint", "polished")
 class Reference:
     """kind: "checkpoint" or "polished"; steps, lr, betas: the polish's full-batch Adam."""
 
-    kind: str = "checkpoint"
-    steps: int = 100
-    lr: float = 1e-4
-    betas: tuple[float, float] = (0.9, 0.98)
+    kind: str = SltSettings.reference
+    steps: int = SltSettings.polish_steps
+    lr: float = SltSettings.polish_lr
+    betas: tuple[float, float] = SltSettings.polish_betas
 
     def __post_init__(self):
         if self.kind not in REFERENCES:

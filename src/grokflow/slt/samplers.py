@@ -41,6 +41,7 @@ import functools
 
 import torch
 
+from ..settings import SltSettings
 from .methods import METHODS
 
 Tensors = dict[str, torch.Tensor]
@@ -53,15 +54,16 @@ class SamplerSettings:
 
     gamma: localisation strength γ; psgld_decay: RMSProp's a; psgld_lambda: pSGLD's λ;
     rsgld_delta: δ of the Riemannian metric; sisgld_eps: SI-SGLD's ε_G; integrator: "exact"
-    (localisation integrated over the step) or "euler".
+    (localisation integrated over the step) or "euler". Defaults: grokflow.settings.SltSettings;
+    γ is each sampler's (grokflow.settings.SLT_GAMMA).
     """
 
-    gamma: float = 1e6
-    psgld_decay: float = 0.999
-    psgld_lambda: float = 1e-4
-    rsgld_delta: float = 1e-6
-    sisgld_eps: float = 1e-6
-    integrator: str = "exact"
+    gamma: float
+    psgld_decay: float = SltSettings.psgld_decay
+    psgld_lambda: float = SltSettings.psgld_lambda
+    rsgld_delta: float = SltSettings.rsgld_delta
+    sisgld_eps: float = SltSettings.sisgld_eps
+    integrator: str = SltSettings.integrator
 
     def __post_init__(self):
         if self.integrator not in INTEGRATORS:
