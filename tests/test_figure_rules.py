@@ -1,4 +1,4 @@
-"""The figure rules that can be checked mechanically (issue 24), over every figure of an op: each
+"""The figure rules that can be checked mechanically, over every figure of an op: each
 script of scripts/plots/ (the SLT study's llc_*.py have tests/test_slt_figures.py) runs in this
 process on small synthetic CSVs, with grokflow.plotting.save_figure replaced by a recorder, so
 that the Figure objects themselves are inspected:

@@ -1,5 +1,5 @@
 """Written files get the permissions of the user's umask, as a plain `open` would give them, so
-that a group on shared storage can read the results (issue 26, item 6); and they are still
+that a group on shared storage can read the results; and they are still
 written atomically (no temporary file is left beside them)."""
 
 import os

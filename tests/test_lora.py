@@ -142,7 +142,7 @@ def test_demo_and_finetune_scripts_write_their_tables_and_figures(tmp_path):
     assert_png_and_pdf(out / "params.png")
 
 
-# --- the figures (issue 24): drawn in-process, save_figure captured ---------------------------------
+# --- the figures: drawn in-process, save_figure captured ---------------------------------
 
 def lora_script(name: str):
     spec = importlib.util.spec_from_file_location(f"lora_{name}", LORA_SCRIPTS / f"{name}.py")

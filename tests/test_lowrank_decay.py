@@ -1,5 +1,5 @@
 """The low-rank decay study: Newton–Schulz polar factor, nuclear-norm step, per-model decay,
-seed 000's model options and the early stop."""
+the study's model options and the early stop."""
 
 from dataclasses import replace
 import importlib.util

@@ -1,5 +1,5 @@
 """A user's mistake stops a script with one line naming the file and what is wrong, never a
-traceback (issue 26, item 4): a CSV without a column the script needs, a CSV that cannot be read
+traceback: a CSV without a column the script needs, a CSV that cannot be read
 (not a CSV, empty, a folder, no read permission), an output in a folder it cannot write. Table
 driven over every op figure script (tests/test_figure_rules.py's commands and CSVs) and the
 scripts that join CSVs; run in this process through grokflow.errors.run_main as the command line

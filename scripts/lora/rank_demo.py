@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""LoRA rank demo (seed 003), with its extensions.
+"""LoRA rank demo, with its extensions.
 
 For a Gaussian W₀ ~ N(0, 1) of size d × d and, when --checkpoint is given, a structured W₀ (a
 weight of a grokked checkpoint), and for each rank r: the Frobenius error ‖W₀ − (W₀ + ΔW)‖_F of

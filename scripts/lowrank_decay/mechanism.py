@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Mechanism analysis of seed 000: one L2 run and one low-rank run at the same train fraction and
+"""Mechanism analysis of the low-rank decay study: one L2 run and one low-rank run at the same train fraction and
 strength (both in one stack), measured every --eval-every steps.
 
 Writes --curves (method, step, val_acc, stable ranks of every W_Q and W_K), --spectrum (method,

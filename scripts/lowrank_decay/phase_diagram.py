@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Phase diagram of seed 000: train fraction × decay strength, L2 against low-rank decay, on x+y.
+"""Phase diagram of the low-rank decay study: train fraction × decay strength, L2 against low-rank decay, on x+y.
 
 The runs of one train fraction, every (method, strength, seed), train as one stack of models
 (vmapped; a CUDA graph with --device cuda), one fraction after the other, in one process. L2

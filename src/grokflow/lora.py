@@ -1,5 +1,5 @@
 """LoRA: low-rank adaptation of frozen weights (Hu et al. 2021, "LoRA: Low-Rank Adaptation of
-Large Language Models", arXiv:2106.09685), and the rank study of seed 003.
+Large Language Models", arXiv:2106.09685), and the LoRA rank study.
 
 A frozen weight W₀ (out × in) gets a trainable update ΔW = (α/r) B A with A (r × in) and
 B (out × r); B starts at zero, so an adapted model starts as the frozen one. The update has
@@ -155,7 +155,7 @@ def adapt_transformer(model: nn.Module, rank: int, alpha: float) -> nn.Module:
 # --- the rank study -------------------------------------------------------------------------------
 
 def random_update(shape: tuple[int, int], rank: int, alpha: float, generator: torch.Generator) -> torch.Tensor:
-    """The demo's untrained update ΔW = (α/r) B A with A, B ~ N(0, 1) (seed 003)."""
+    """The demo's untrained update ΔW = (α/r) B A with A, B ~ N(0, 1)."""
     out_features, in_features = shape
     A = torch.randn(rank, in_features, generator=generator, dtype=torch.float64)
     B = torch.randn(out_features, rank, generator=generator, dtype=torch.float64)

@@ -1,7 +1,7 @@
 """The grokking transformer of DESIGN.md, with the named weights the metrics read.
 
 Decoder-only, pre-LayerNorm, learned positions, ReLU MLP, final LayerNorm, untied unembedding.
-Options (defaults give exactly that model) make the low-rank decay study's variant of seed 000:
+Options (defaults give exactly that model) make the low-rank decay study's variant:
 RMSNorm (x/rms(x) times a learned scale g, `torch.nn.RMSNorm`) instead of LayerNorm, SiLU
 instead of ReLU, RMSNorm of each head's queries and keys (QK-norm), and no biases.
 Weights use the TransformerLens layout: W_Q, W_K, W_V are (heads, d_model, d_head), W_O is
@@ -77,8 +77,7 @@ def project(x: torch.Tensor, weight: torch.Tensor, row_chunks: int = 1) -> torch
     xᵀg, a small d × e matrix summed over every row (11,493 in the full config's first layer): as
     one partial sum per block, added at the end (split-K). One long sum per model gives a GPU a
     handful of output tiles to work on, and a stack of a few models leaves most of it idle.
-    One block is still one batched product: under vmap it ran twice as fast as `x @ weight` with
-    the attention's side-by-side weights (12 models on an H200, compiled, TF32).
+    One block is still one batched product, which vmap maps to one batched matrix multiply.
     """
     rows = x.shape[:-1].numel()
     chunks = max(c for c in range(1, row_chunks + 1) if rows % c == 0)

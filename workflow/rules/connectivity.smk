@@ -1,4 +1,4 @@
-# The table-connectivity study (seed 001, issue 10): outputs under results/table_connectivity/.
+# The table-connectivity study: outputs under results/table_connectivity/.
 from grokflow.settings import ConnectivitySettings, ConnectivitySizes
 
 CONN = config["table_connectivity"]

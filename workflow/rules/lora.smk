@@ -1,4 +1,4 @@
-# The LoRA rank study (seed 003, issue 11): outputs under results/lora/.
+# The LoRA rank study: outputs under results/lora/.
 from grokflow.settings import LoraDemoSettings, LoraFinetuneSettings
 
 LORA = config["lora"]

@@ -1,4 +1,4 @@
-# The low-rank decay study (seed 000, issue 9): outputs under results/lowrank_decay/.
+# The low-rank decay study: outputs under results/lowrank_decay/.
 from grokflow.settings import MechanismSettings, PhaseDiagramSettings
 
 LRD = config["lowrank_decay"]

@@ -1,2 +1,2 @@
-"""The table-connectivity study (seed 001, issue 10): a low-rank positional transformer with
+"""The table-connectivity study: a low-rank positional transformer with
 layer-wise block attention masks against a dense transformer, on an in-context graph task."""

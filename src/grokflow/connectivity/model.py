@@ -1,5 +1,5 @@
 """The pre-LN transformer of the table-connectivity study, with low-rank or dense positions and a
-boolean attention mask per layer (seed 001's LowRankTransformerModel, written here).
+boolean attention mask per layer (the original request's LowRankTransformerModel, written here).
 
 Masks (True = may attend), sequence length L = V(C+1) + 3:
 - local layers (the first `local_layers`): block-diagonal, each block of C+1 tokens attends within

@@ -1,4 +1,5 @@
-"""The table-connectivity task, re-specified (issue 10; seed 001's labels are mostly −1).
+"""The table-connectivity task, re-specified (the original request's labels are mostly −1; see
+docs/design.md).
 
 An example is a random graph on V vertices with degree ≤ C: C random perfect matchings (one
 vertex left out when V is odd), each edge kept with probability ρ. Slot c of vertex v holds its

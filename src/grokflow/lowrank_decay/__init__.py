@@ -1,1 +1,1 @@
-"""Low-rank Newton–Schulz weight decay against L2 on modular addition (seed 000, issue 9)."""
+"""Low-rank Newton–Schulz weight decay against L2 on modular addition."""

@@ -10,7 +10,7 @@ stack, so a whole grid trains in one process (vmapped; a CUDA graph on a GPU):
 
 Every `eval_every` steps each run records its validation (held-out) accuracy and the stable rank
 of every W_Q and W_K; a run stops (its record ends, its weights are kept) once its validation
-accuracy has exceeded `target` at `patience` evaluations in a row, as in seed 000.
+accuracy has exceeded `target` at `patience` evaluations in a row, as the original request specifies.
 """
 
 from dataclasses import dataclass

@@ -1,6 +1,6 @@
 """Circuit competition: how much of the number embedding W_E and unembedding W_U lies in the
 generalising (Fourier) subspace, how much in the memorising (per-sample gradient) subspace, and
-how much in neither (issue 5 item 3; after Nanda et al. 2023, "Progress measures for grokking via
+how much in neither (after Nanda et al. 2023, "Progress measures for grokking via
 mechanistic interpretability", and Varma et al. 2023, "Explaining grokking through circuit
 efficiency").
 

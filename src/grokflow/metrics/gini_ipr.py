@@ -2,7 +2,7 @@
 spectrum of the number embeddings E (n × d: W_E's rows of the op's group, in its element order,
 groups.py), in two variants:
 
-- "flattened" (as seed 004 asks): E's rows concatenated into one vector v of length n·d
+- "flattened" (as the original request asks; docs/design.md): E's rows concatenated into one vector v of length n·d
   (v[i·d + j] = E[i, j]), P(q) = |Σ_m v_m e^{−2πiqm/(nd)}|² for q = 0 … ⌊nd/2⌋ (rfft bins, q = 0
   included, no doubling). This mixes frequencies over the group and over the embedding dimension.
 - "per_dimension": P(k) = Σ_j |F_j(k)|², F_j the DFT over the group of column j, k = 1 … ⌊n/2⌋

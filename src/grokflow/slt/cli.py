@@ -61,9 +61,9 @@ def add_chain_arguments(parser: argparse.ArgumentParser, defaults: SltSettings, 
     run.add_argument("--device", default=defaults.device, help="torch device: auto (cuda if available), cpu, cuda, ...")
     run.add_argument("--threads", type=positive_int, default=defaults.threads, help="torch CPU threads")
     run.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=defaults.tf32,
-                     help="let CUDA matrix products use TF32 (about 2× faster on an H100; ~1e-3 relative rounding)")
+                     help="let CUDA matrix products use TF32 (faster; ~1e-3 relative rounding)")
     run.add_argument("--compile", action=argparse.BooleanOptionalAction, default=defaults.compile,
-                     help="torch.compile the chains' step (2-2.5× faster on an H100 for the full-size model, after "
+                     help="torch.compile the chains' step (faster for the full-size model on a GPU, after "
                           "tens of seconds of compilation, once per process and sampler; needs a C compiler on a CPU)")
 
 

@@ -157,8 +157,7 @@ def run_chains(loss: Loss, sampler: Sampler, points: Points, settings: ChainSett
     copy of the parameters and one full-data gradient per point).
 
     `compiled`: run the vmapped gradient and update through `torch.compile`, which fuses the
-    elementwise passes over every chain's parameters (2–2.5× faster on an H100 for the
-    full-size model). It compiles once per process for the loss's gradient and once per
+    elementwise passes over every chain's parameters. It compiles once per process for the loss's gradient and once per
     sampler's update (again for a new chunk size): tens of seconds each the first time, a few
     from the on-disk cache after. The chains are the same up to float rounding.
     """

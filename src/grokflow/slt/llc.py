@@ -6,7 +6,7 @@ the localised tempered posterior estimated by the mean over the draws after burn
 excess minibatch loss L_B(w_t) − L_B(w₀) (see grokflow.slt.engine); per chain, then mean and
 standard deviation over the chains that stayed finite.
 
-Thermodynamic integration (Watanabe 2013; seed 004): with F(b) = −log ∫ exp(−b L_n(w)) φ(w) dw,
+Thermodynamic integration (Watanabe 2013): with F(b) = −log ∫ exp(−b L_n(w)) φ(w) dw,
 dF/db = E_b[L_n], and near a minimum F(b) ≈ b L_n(w₀) + λ log b. Taking b L_n(w₀) out first (the
 training loss is small but not zero),
 

@@ -18,7 +18,7 @@ estimate of ∇L_n). With a diagonal preconditioner D(w) (the inverse metric) an
   diagonal metric of log-magnitude coordinates, D_i(w) = w_i² + δ, with its exact correction
   Γ_i = ∂D_i/∂w_i = 2 w_i. Scaling a tensor by c scales its D by c² (up to δ), so the update of a
   rescaled tensor is the rescaled update: a candidate for invariance.
-- SI-SGLD (seed 002): per tensor W one scalar G = ‖W‖²_F + ε_G scales the drift step and the
+- SI-SGLD (scale-invariant SGLD): per tensor W one scalar G = ‖W‖²_F + ε_G scales the drift step and the
   noise variance, D = G, without a correction term: the noise's standard deviation grows
   linearly with the tensor's scale.
 
