@@ -130,7 +130,7 @@ def test_scripts_write_csv_and_figure(tmp_path):
     pd.DataFrame({"seed": [0, 0, 1, 1], "step": [10, 100] * 2, "train_acc": 0.5, "test_acc": 0.2}).to_csv(
         tmp_path / "metric.csv", index=False)
     png = tmp_path / "fig.png"
-    run_script("plots/circuit_competition.py", "--competition", csv, "--metrics", tmp_path / "metric.csv",
+    run_script("plots/circuit_competition.py", "--table", csv, "--metrics", tmp_path / "metric.csv",
                "--output", png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert png.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"

@@ -137,7 +137,7 @@ def test_scripts_write_csvs_and_figures(tmp_path):
     assert len(psd) == 6 * (TINY.p // 2 + 1) and len(cosine) == 6
     write_metrics(tmp_path / "metric.csv")
     run_script("plots/psd.py", "--psd", tmp_path / "psd.csv", "--outdir", tmp_path / "psd")
-    run_script("plots/cosine.py", "--cosine", tmp_path / "cosine.csv", "--metrics", tmp_path / "metric.csv",
+    run_script("plots/cosine.py", "--table", tmp_path / "cosine.csv", "--metrics", tmp_path / "metric.csv",
                "--output", tmp_path / "cosine.png")
     for seed in sorted(set(psd["seed"])):
         assert_png_and_pdf(tmp_path / "psd" / f"seed{seed}.png")

@@ -256,8 +256,8 @@ def test_plot_scripts_write_png_and_pdf(repo, tmp_path):
     csv = tiny_metric_csvs(tmp_path)
     figures = tmp_path / "figures"
     commands = [
-        ("plots/gini_ipr.py", "--gini-ipr", csv["gini_ipr"], "--output", figures / "gini_ipr.png"),
-        ("plots/phase_coherence.py", "--phase", csv["phase"], "--output", figures / "phase.png"),
+        ("plots/gini_ipr.py", "--table", csv["gini_ipr"], "--output", figures / "gini_ipr.png"),
+        ("plots/phase_coherence.py", "--table", csv["phase"], "--output", figures / "phase.png"),
         ("plots/fourier_basis.py", "--fourier", csv["fourier"], "--sparsity-output", figures / "l1.png",
          "--energy-output", figures / "energy.png"),
     ]
@@ -270,6 +270,6 @@ def test_plot_scripts_write_png_and_pdf(repo, tmp_path):
 
 
 def test_plot_script_reports_a_missing_file_in_one_line(repo, tmp_path):
-    result = run_script(repo, "plots/phase_coherence.py", "--phase", tmp_path / "none.csv",
+    result = run_script(repo, "plots/phase_coherence.py", "--table", tmp_path / "none.csv",
                         "--metrics", tmp_path / "none.csv", "--output", tmp_path / "x.png")
     assert result.returncode == 1 and result.stderr.startswith("error:")

@@ -226,7 +226,7 @@ def test_scripts_write_csv_and_figure(tmp_path, op, group, sets):
     pd.DataFrame({"seed": [0, 0, 1, 1], "step": [0, 10] * 2, "train_acc": 0.5, "test_acc": 0.2}).to_csv(
         tmp_path / "metric.csv", index=False)
     png = tmp_path / "fig.png"
-    result = run_script("plots/progress_measures.py", "--progress", csv, "--metrics", tmp_path / "metric.csv",
+    result = run_script("plots/progress_measures.py", "--table", csv, "--metrics", tmp_path / "metric.csv",
                         "--output", png)
     assert result.returncode == 0, result.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -238,6 +238,6 @@ def test_figure_with_a_missing_column_is_a_one_line_error(tmp_path):
                   "excluded_loss": [1.0]}).to_csv(tmp_path / "progress.csv", index=False)
     pd.DataFrame({"seed": [0], "step": [1], "train_acc": [0.5], "test_acc": [0.2]}).to_csv(
         tmp_path / "metric.csv", index=False)
-    result = run_script("plots/progress_measures.py", "--progress", tmp_path / "progress.csv", "--metrics",
+    result = run_script("plots/progress_measures.py", "--table", tmp_path / "progress.csv", "--metrics",
                         tmp_path / "metric.csv", "--output", tmp_path / "fig.png")
     assert error_line(result) == f"error: {tmp_path / 'progress.csv'} lacks the column(s) restricted_loss"

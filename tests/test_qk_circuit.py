@@ -107,7 +107,7 @@ def test_scripts_write_csvs_and_figures(tmp_path):
     assert len(diagonal) == 6 * (TINY.n_heads + 1)
     write_metrics(tmp_path / "metric.csv")
     run_script("plots/qk_circuit_spectrum.py", "--spectra", tmp_path / "qk_circuit.csv", "--outdir", tmp_path / "qk")
-    run_script("plots/qk_circuit_diagonal.py", "--diagonal", tmp_path / "qk_circuit_diagonal.csv",
+    run_script("plots/qk_circuit_diagonal.py", "--table", tmp_path / "qk_circuit_diagonal.csv",
                "--metrics", tmp_path / "metric.csv", "--output", tmp_path / "diagonal.png")
     written = sorted(path.relative_to(tmp_path / "qk").as_posix() for path in (tmp_path / "qk").rglob("*.png"))
     assert written == [f"seed{seed}/step{step}.png" for seed in (0, 1) for step in (0, 10, 100)]

@@ -197,7 +197,7 @@ def test_the_command_line_prints_the_issues_example_in_one_line(folder, tmp_path
     """gini_ipr.py given a metric.csv without test_acc: exit status 1, one line on stderr."""
     metrics = tmp_path / "metric.csv"
     pd.read_csv(folder / "metric.csv").drop(columns="test_acc").to_csv(metrics, index=False)
-    result = subprocess.run([sys.executable, REPO / "scripts/plots/gini_ipr.py", "--gini-ipr", folder / "gini_ipr.csv",
+    result = subprocess.run([sys.executable, REPO / "scripts/plots/gini_ipr.py", "--table", folder / "gini_ipr.csv",
                              "--metrics", metrics, "--output", tmp_path / "gini_ipr.png"],
                             capture_output=True, text=True)
     assert result.returncode == 1

@@ -10,21 +10,16 @@ import pytest
 
 from grokflow.config import validate_config
 from grokflow import settings as stage
+from grokflow.catalogue import METRICS
 
 from conftest import REPO
 
 SCHEMA_DEFAULTS = validate_config({}, REPO / "workflow/schemas/config.schema.yaml")
-GROUP_AWARE = ["cosine", "gini_ipr", "phase_coherence", "progress_measures", "psd", "qk_circuit",
-               "qk_circuit_diagonal"]
-# Each script with options from the config, and the settings class that holds their defaults.
+# Each script with options from the config, and the settings class that holds their defaults
+# (the op metrics' from the catalogue).
 SCRIPT_SETTINGS = {
     "scripts/train.py": stage.TrainingSettings,
-    **{f"scripts/metrics/{metric}.py": stage.GroupSettings for metric in GROUP_AWARE},
-    "scripts/metrics/fourier_basis.py": stage.FourierBasisSettings,
-    "scripts/metrics/group_representation.py": stage.GroupRepresentationSettings,
-    "scripts/metrics/key_frequencies.py": stage.KeyFrequencySettings,
-    "scripts/metrics/circuit_competition.py": stage.CircuitCompetitionSettings,
-    "scripts/metrics/agop_circulant.py": stage.AgopSettings,
+    **{f"scripts/metrics/{metric.name}.py": metric.settings for metric in METRICS if metric.settings is not None},
     "scripts/lora/rank_demo.py": stage.LoraDemoSettings,
     "scripts/lora/finetune.py": stage.LoraFinetuneSettings,
     "scripts/connectivity/train.py": stage.ConnectivitySettings,

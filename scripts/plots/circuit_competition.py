@@ -4,14 +4,12 @@ in S_fourier (each seed's own key frequencies) and in S_memo (mean ± std over s
 the share a random direction would have (dotted, mean over seeds), with train and test accuracy on
 a twin axis."""
 
-import argparse
-
 import pandas as pd
 
 from grokflow.errors import run_main
 from grokflow.mechanism import require_columns
-from grokflow.plotting import (PALETTE, baseline_line, finish_against_step, math_name, new_figure, positive_steps,
-                               seed_band)
+from grokflow.plotting import (PALETTE, against_step_parser, baseline_line, finish_against_step, math_name, new_figure,
+                               positive_steps, seed_band)
 
 COLUMNS = ("seed", "step", "matrix", "fourier_share", "memo_share", "fourier_baseline", "memo_baseline")
 SHARES = {"fourier_share": ("Fourier", PALETTE[0]), "memo_share": ("memo", PALETTE[1])}
@@ -35,13 +33,10 @@ def plot_competition(competition: pd.DataFrame, metrics: pd.DataFrame, png_path)
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--competition", required=True, help="results/{op}/circuit_competition.csv")
-    parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv")
-    parser.add_argument("--output", required=True, help="figure PNG (a PDF is written beside it)")
+    parser = against_step_parser(__doc__, "circuit_competition")
     args = parser.parse_args(argv)
-    competition, metrics = pd.read_csv(args.competition), pd.read_csv(args.metrics)
-    require_columns(competition, COLUMNS, args.competition)
+    competition, metrics = pd.read_csv(args.table), pd.read_csv(args.metrics)
+    require_columns(competition, COLUMNS, args.table)
     plot_competition(competition, metrics, args.output)
 
 

@@ -6,13 +6,12 @@ figure, written as PNG and PDF. Each axis is coloured like its curves and every 
 its axis. The Gini index lies in [0, 1] (the y range shows that span whenever the curves barely
 move: grokflow.plotting.meaningful_ylim)."""
 
-import argparse
-
 import pandas as pd
 
 from grokflow.errors import run_main
-from grokflow.plotting import (LEGEND_ABOVE, PALETTE, accuracy_twin, color_axis, log_seed_band, log_step_axis,
-                               meaningful_ylim, new_figure, positive_steps, save_figure, seed_band, third_axis)
+from grokflow.plotting import (LEGEND_ABOVE, PALETTE, accuracy_twin, against_step_parser, color_axis, log_seed_band,
+                               log_step_axis, meaningful_ylim, new_figure, positive_steps, save_figure, seed_band,
+                               third_axis)
 
 VARIANT_STYLES = {"per_dimension": ("-", "per dimension"), "flattened": ("--", "flattened")}
 GINI_COLOR, IPR_COLOR = PALETTE[0], PALETTE[1]
@@ -45,12 +44,9 @@ def plot(gini_ipr: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--gini-ipr", required=True, help="results/{op}/gini_ipr.csv")
-    parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv")
-    parser.add_argument("--output", required=True, help="figure .png (a .pdf is written beside it)")
+    parser = against_step_parser(__doc__, "gini_ipr")
     args = parser.parse_args(argv)
-    plot(pd.read_csv(args.gini_ipr), pd.read_csv(args.metrics), args.output)
+    plot(pd.read_csv(args.table), pd.read_csv(args.metrics), args.output)
 
 
 if __name__ == "__main__":

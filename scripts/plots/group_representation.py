@@ -8,15 +8,15 @@ accuracy grey). Y ranges by meaning (grokflow.plotting.meaningful_ylim), both al
 bound 0: ε_R lies in [0, 1] (R = 0 gives 1), the held-out residual is ≥ 0 with its reference 1,
 δ_orth ≥ 0 (0 for a rotation)."""
 
-import argparse
 import math
 
 import pandas as pd
 
 from grokflow.errors import run_main
 from grokflow.mechanism import require_columns
-from grokflow.plotting import (PALETTE, accuracy_twin, baseline_line, color_axis, combined_legend, log_step_axis,
-                               meaningful_ylim, new_figure, positive_steps, save_figure, seed_band, third_axis)
+from grokflow.plotting import (PALETTE, accuracy_twin, against_step_parser, baseline_line, color_axis, combined_legend,
+                               log_step_axis, meaningful_ylim, new_figure, positive_steps, save_figure, seed_band,
+                               third_axis)
 
 COLUMNS = ("seed", "step", "residual", "heldout_residual", "orth_defect")
 METRIC_COLUMNS = ("seed", "step", "train_acc", "test_acc")
@@ -45,13 +45,10 @@ def plot_group_representation(group: pd.DataFrame, metrics: pd.DataFrame, png_pa
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--group", required=True, help="results/{op}/group_representation.csv")
-    parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv")
-    parser.add_argument("--output", required=True, help="PNG to write (PDF beside it)")
+    parser = against_step_parser(__doc__, "group_representation")
     args = parser.parse_args(argv)
-    group, metrics = pd.read_csv(args.group), pd.read_csv(args.metrics)
-    require_columns(group, COLUMNS, args.group)
+    group, metrics = pd.read_csv(args.table), pd.read_csv(args.metrics)
+    require_columns(group, COLUMNS, args.table)
     require_columns(metrics, METRIC_COLUMNS, args.metrics)
     plot_group_representation(group, metrics, args.output)
 

@@ -6,13 +6,11 @@ column is one bump on the number line; it is blind to Fourier features (arbitrar
 frequency), so it need not move at grokking. R² lies in [0, 1]; the y axis shows that whole span
 whenever the curve moves by less than a third of it (grokflow.plotting.meaningful_ylim)."""
 
-import argparse
-
 import pandas as pd
 
 from grokflow.errors import run_main
 from grokflow.metrics.phase_coherence import MEAN_COLUMN
-from grokflow.plotting import finish_against_step, new_figure, positive_steps, seed_band
+from grokflow.plotting import against_step_parser, finish_against_step, new_figure, positive_steps, seed_band
 
 
 def plot(phase: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
@@ -23,12 +21,9 @@ def plot(phase: pd.DataFrame, metrics: pd.DataFrame, png_path) -> None:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--phase", required=True, help="results/{op}/phase_coherence.csv")
-    parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv")
-    parser.add_argument("--output", required=True, help="figure .png (a .pdf is written beside it)")
+    parser = against_step_parser(__doc__, "phase_coherence")
     args = parser.parse_args(argv)
-    plot(pd.read_csv(args.phase), pd.read_csv(args.metrics), args.output)
+    plot(pd.read_csv(args.table), pd.read_csv(args.metrics), args.output)
 
 
 if __name__ == "__main__":

@@ -7,13 +7,12 @@ Each loss is the geometric mean over seeds with a band of ± one std of log10(lo
 (grokflow.plotting.log_seed_band), so that the band stays positive on the log axis.
 """
 
-import argparse
-
 import pandas as pd
 
 from grokflow.errors import run_main
 from grokflow.mechanism import require_columns
-from grokflow.plotting import PALETTE, baseline_line, finish_against_step, log_seed_band, new_figure, positive_steps
+from grokflow.plotting import (PALETTE, against_step_parser, baseline_line, finish_against_step, log_seed_band,
+                               new_figure, positive_steps)
 
 COLUMNS = ("seed", "step", "restricted_loss", "excluded_loss", "train_loss", "test_loss", "chance_loss")
 LOSSES = {"train_loss": ("train loss", PALETTE[0], "--"), "test_loss": ("test loss", PALETTE[0], "-"),
@@ -33,13 +32,10 @@ def plot_progress(progress: pd.DataFrame, metrics: pd.DataFrame, png_path) -> No
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--progress", required=True, help="results/{op}/progress_measures.csv")
-    parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv")
-    parser.add_argument("--output", required=True, help="figure PNG (a PDF is written beside it)")
+    parser = against_step_parser(__doc__, "progress_measures")
     args = parser.parse_args(argv)
-    progress, metrics = pd.read_csv(args.progress), pd.read_csv(args.metrics)
-    require_columns(progress, COLUMNS, args.progress)
+    progress, metrics = pd.read_csv(args.table), pd.read_csv(args.metrics)
+    require_columns(progress, COLUMNS, args.table)
     require_columns(metrics, ("seed", "step", "train_acc", "test_acc"), args.metrics)
     plot_progress(progress, metrics, args.output)
 

@@ -4,26 +4,22 @@ diagonals k2 = ±k1 against the training step (mean ± std over seeds), beside i
 (the share of the diagonal cells, dotted), with train and test accuracy on a twin axis. The share
 lies in [0, 1] (grokflow.plotting.meaningful_ylim)."""
 
-import argparse
-
 import pandas as pd
 
 from grokflow.errors import run_main
 from grokflow.mechanism import require_columns
-from grokflow.plotting import baseline_line, finish_against_step, new_figure, positive_steps, seed_band
+from grokflow.plotting import (against_step_parser, baseline_line, finish_against_step, new_figure, positive_steps,
+                               seed_band)
 
 HEAD = -1
 COLUMNS = ("seed", "step", "layer", "head", "diagonal_fraction", "random_baseline")
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--diagonal", required=True, help="results/{op}/qk_circuit_diagonal.csv")
-    parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv")
-    parser.add_argument("--output", required=True, help="figure PNG (a PDF is written beside it)")
+    parser = against_step_parser(__doc__, "qk_circuit_diagonal")
     args = parser.parse_args(argv)
-    diagonal, metrics = pd.read_csv(args.diagonal), pd.read_csv(args.metrics)
-    require_columns(diagonal, COLUMNS, args.diagonal)
+    diagonal, metrics = pd.read_csv(args.table), pd.read_csv(args.metrics)
+    require_columns(diagonal, COLUMNS, args.table)
     fig, ax = new_figure()
     rows = positive_steps(diagonal[diagonal["head"] == HEAD])
     line = seed_band(ax, rows, "diagonal_fraction", label="layer 0, heads summed")

@@ -5,7 +5,7 @@ Per seed, the memorisation step (first checkpoint with train accuracy ≥ 0.99),
 step (first with test accuracy ≥ 0.95) and the loss spikes after grokking (stretches where test
 accuracy falls back below 0.9) come from grokflow.summary. The key frequencies are each seed's
 own, in the group the Fourier metrics read the op in (metrics.groups). Every headline series of
-HEADLINES whose table is given is reduced to its seed-mean series m(t) (mean over seeds at each
+the catalogue's HEADLINES whose table is given is reduced to its seed-mean series m(t) (mean over seeds at each
 step) and summarised by:
 
 - initialisation: m at the series' first checkpoint (step 0 where saved);
@@ -33,6 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from .arithmetic import ADDITIVE, MULTIPLICATIVE, smallest_primitive_root
+from .catalogue import HEADLINES, SUMMARY_TABLES, Headline
 from .errors import GrokflowError
 from .io import atomic_path
 from .summary import GROKKED_ACC, MEMORISED_ACC, SPIKE_ACC, grokking_summary, spikes_after_grokking
@@ -43,44 +44,7 @@ KEY_FREQUENCY_COLUMNS = ("group", "seed", "rank", "frequency", "power_fraction",
 AT_GROKKING_FACTOR = 1.25
 
 
-@dataclass(frozen=True)
-class Headline:
-    """Value columns of one metric table, on the rows where every `where` column equals its value;
-    labelled column(subject)."""
-
-    table: str
-    where: tuple[tuple[str, object], ...]
-    columns: tuple[str, ...]
-    subject: str
-    baselines: tuple[tuple[str, str], ...] = ()  # (value column, its random-baseline column)
-
-    def labels(self) -> list[str]:
-        return [f"{column}({self.subject})" for column in self.columns]
-
-
-HEADLINES = (
-    Headline("effective_rank", (("matrix", "W_E"), ("layer", -1)), ("erank",), "W_E"),
-    Headline("effective_rank", (("matrix", "W_U"),), ("erank",), "W_U"),
-    Headline("gini_ipr", (("variant", "per_dimension"),), ("gini", "ipr"), "W_E per dimension"),
-    Headline("phase_coherence", (("column", -1),), ("r2",), "W_E phase, blind to Fourier features"),
-    Headline("fourier_basis", (("matrix", "W_E"),), ("l1_l2_ratio", "top_k_energy"), "W_E"),
-    Headline("group_representation", (), ("residual", "heldout_residual", "orth_defect"), "W_E shift"),
-    Headline("cosine", (), ("cosine",), "neighbouring W_E rows"),
-    Headline("qk_circuit_diagonal", (("layer", 0), ("head", -1)), ("diagonal_fraction",), "layer 0 QK",
-             (("diagonal_fraction", "random_baseline"),)),
-    Headline("intrinsic_dimension", (("matrix", "W_E"),),
-             ("twonn_id", "twonn_tie_share", "participation_ratio"), "W_E"),
-    Headline("intrinsic_dimension", (("matrix", "W_QK"), ("layer", 0)), ("erank",), "layer 0 W_QK"),
-    Headline("agop_circulant", (("split", "train"), ("block", "full")), ("agop_erank", "agop_top_share"), "train AGOP"),
-    Headline("agop_circulant", (("split", "train"), ("block", "x")),
-             ("gram_circulant_deviation", "agop_circulant_deviation"), "W_E Gram / pulled-back AGOP"),
-    *(Headline("circuit_competition", (("matrix", matrix),), ("fourier_share", "memo_share", "neither_share"), matrix,
-               (("fourier_share", "fourier_baseline"), ("memo_share", "memo_baseline")))
-      for matrix in ("W_E", "W_U")),
-    Headline("progress_measures", (), ("restricted_loss", "excluded_loss"), "key frequencies",
-             (("restricted_loss", "chance_loss"), ("excluded_loss", "chance_loss"))),
-)
-TABLE_NAMES = tuple(dict.fromkeys(headline.table for headline in HEADLINES))
+TABLE_NAMES = SUMMARY_TABLES
 
 
 def require_columns(frame: pd.DataFrame, columns, name: str) -> None:

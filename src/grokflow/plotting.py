@@ -12,6 +12,7 @@ data), no right spine unless a right axis is drawn there, and on multi-axis figu
 coloured like its curves (color_axis).
 """
 
+import argparse
 from pathlib import Path
 
 import matplotlib
@@ -283,3 +284,13 @@ def save_figure(fig, png_path) -> None:
     with atomic_path(png_path.with_suffix(".pdf")) as tmp:
         fig.savefig(tmp, format="pdf", bbox_inches=bbox)
     plt.close(fig)
+
+
+def against_step_parser(description: str, table: str) -> argparse.ArgumentParser:
+    """The command line shared by the figures of one metric table against step with accuracy
+    (the metric_figure rule's scripts/plots/{table}.py): --table, --metrics and --output."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--table", required=True, help=f"results/{{op}}/{table}.csv")
+    parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv")
+    parser.add_argument("--output", required=True, help="figure PNG (a PDF is written beside it)")
+    return parser

@@ -7,12 +7,12 @@ from pathlib import Path
 import shlex
 import sys
 
+from grokflow.catalogue import METRICS, SUMMARY_TABLES, against_step, every_checkpoint
 from grokflow.config import ConfigError, schedule, validate_config
 from grokflow.import_graph import library_files
 from grokflow.metrics.matrix_names import MATRICES
 from grokflow.schedule import checkpoint_name
-from grokflow.settings import (FourierBasisSettings, GroupRepresentationSettings, GroupSettings, TrainingSettings,
-                               flags)
+from grokflow.settings import TrainingSettings, flags
 
 
 try:
@@ -28,45 +28,17 @@ RUN_DIR = "results/{op}/seed{seed}"
 CHECKPOINTS = [f"{RUN_DIR}/checkpoints/{checkpoint_name(step)}" for step in SCHEDULE]
 ENV = "../../envs/grokflow.yaml"
 SPECTRUM_STEPS = [step for step in SCHEDULE if step in config["checkpoints"]["extra_steps"]]
-# Metrics computed at every checkpoint by one script each: scripts/metrics/{metric}.py.
-CHECKPOINT_METRICS = [
-    "effective_rank",
-    "qk_circuit_diagonal",
-    "psd",
-    "cosine",
-    "gini_ipr",
-    "phase_coherence",
-    "fourier_basis",
-    "group_representation",
-    "intrinsic_dimension",
-]
-# The settings of each metric with options: the group the Fourier metrics read the numbers in
-# (x×y, x÷y: multiplicative unless overridden), and their own.
-GROUP_AWARE_METRICS = [
-    metric for metric in CHECKPOINT_METRICS if metric not in ("effective_rank", "intrinsic_dimension")
-]
-METRIC_SETTINGS = {metric: GroupSettings for metric in GROUP_AWARE_METRICS} | {
-    "fourier_basis": FourierBasisSettings,
-    "group_representation": GroupRepresentationSettings,
+# The op metrics, from the catalogue (grokflow.catalogue): those computed at every checkpoint by
+# the generic rule, each metric's options from the config, the tables drawn against step with
+# accuracy (scripts/plots/{name}.py), the tables the op summary
+# reads, and every CSV of an op.
+CHECKPOINT_METRICS = every_checkpoint()
+METRIC_OPTIONS = {
+    metric.name: flags(metric.settings.from_config(config)) for metric in METRICS if metric.settings is not None
 }
-GROUP_OPTION = flags(GroupSettings.from_config(config))
-METRIC_OPTIONS = {metric: flags(settings.from_config(config)) for metric, settings in METRIC_SETTINGS.items()}
 TRAINING_FLAGS = flags(TrainingSettings.from_config(config))
-# Figures of one table against step with accuracy: scripts/plots/{name}.py and its table flag.
-TABLE_FLAGS = {
-    "qk_circuit_diagonal": "--diagonal",
-    "cosine": "--cosine",
-    "gini_ipr": "--gini-ipr",
-    "phase_coherence": "--phase",
-    "group_representation": "--group",
-    "circuit_competition": "--competition",
-    "progress_measures": "--progress",
-}
-# Tables the mechanism summary reads, and every CSV of an op.
-SUMMARY_TABLES = [*(name for name in CHECKPOINT_METRICS if name != "psd"), "agop_circulant", "circuit_competition",
-                  "progress_measures"]
-OP_TABLES = ["metric", *CHECKPOINT_METRICS, "qk_circuit", "key_frequencies", "agop_circulant", "circuit_competition",
-             "progress_measures"]
+AGAINST_STEP = against_step()
+OP_TABLES = ["metric", *(metric.name for metric in METRICS)]
 
 
 def checkpoints_at(steps):
@@ -125,14 +97,19 @@ def seed_figures(folder, steps=None):
 
 
 def op_figures(op):
-    """Every figure (PNG) of an op; each has a PDF beside it."""
-    figures = [
-        "accuracy", "loss", "fourier_sparsity", "fourier_top_k", *TABLE_FLAGS,
-        "intrinsic_dimension", "qk_effective_rank", "agop_erank", "agop_circulant",
-        *(f"effective_rank/{matrix}" for matrix in MATRICES),
-        *seed_figures("psd"), *seed_figures("qk_circuit", SPECTRUM_STEPS),
-    ]
-    return [f"results/{op}/figures/{name}.png" for name in figures]
+    """Every figure (PNG) of an op: the grokking curves and each catalogued metric's; each has a
+    PDF beside it."""
+    names = ["accuracy", "loss", *(name for metric in METRICS for pattern in metric.figures
+                                   for name in figure_names(pattern))]
+    return [f"results/{op}/figures/{name}.png" for name in names]
+
+
+def figure_names(pattern):
+    """A catalogue figure's names: its {matrix}, {seed} and {step} filled in with every weight
+    matrix, seed and spectrum step."""
+    values = {"matrix": MATRICES, "seed": SEEDS, "step": SPECTRUM_STEPS}
+    used = {name: items for name, items in values.items() if f"{{{name}}}" in pattern}
+    return expand(pattern, **used) if used else [pattern]
 
 
 # `snakemake --report report.zip`: the study (report category) of each rule's figures (PNG), each
@@ -185,11 +162,6 @@ def run_dir_template(wildcards):
 def metric_options(wildcards):
     """The options of scripts/metrics/{metric}.py that come from the config."""
     return METRIC_OPTIONS.get(wildcards.metric, "")
-
-
-def table_flag(wildcards):
-    """The flag of scripts/plots/{figure}.py that names its table."""
-    return TABLE_FLAGS[wildcards.figure]
 
 
 def op_figure_pngs(wildcards):

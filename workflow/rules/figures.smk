@@ -51,9 +51,7 @@ rule metric_figure:
     output:
         figure("results/{op}/figures/{figure}", "metric_figure", names=("png", "pdf")),
     wildcard_constraints:
-        figure="|".join(TABLE_FLAGS),
-    params:
-        flag=table_flag,
+        figure="|".join(AGAINST_STEP),
     log:
         "results/logs/figures/{figure}/{op}.log",
     threads: 1
@@ -63,7 +61,7 @@ rule metric_figure:
     conda:
         ENV
     shell:
-        "python {input.script:q} {params.flag} {input.table:q} --metrics {input.metrics:q} "
+        "python {input.script:q} --table {input.table:q} --metrics {input.metrics:q} "
         "--output {output.png:q} > {log:q} 2>&1"
 
 

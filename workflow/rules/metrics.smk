@@ -1,6 +1,3 @@
-from grokflow.settings import AgopSettings, CircuitCompetitionSettings, KeyFrequencySettings
-
-
 rule checkpoint_metric:
     """One metric of every checkpoint of every seed of an op, batched in one process."""
     input:
@@ -32,7 +29,7 @@ rule qk_circuit:
     output:
         "results/{op}/qk_circuit.csv",
     params:
-        options=GROUP_OPTION,
+        options=METRIC_OPTIONS["qk_circuit"],
     log:
         "results/logs/qk_circuit/{op}.log",
     threads: 1
@@ -54,7 +51,7 @@ rule agop_circulant:
     output:
         "results/{op}/agop_circulant.csv",
     params:
-        options=flags(AgopSettings.from_config(config)),
+        options=METRIC_OPTIONS["agop_circulant"],
     log:
         "results/logs/agop_circulant/{op}.log",
     threads: 1
@@ -77,7 +74,7 @@ rule circuit_competition:
     output:
         "results/{op}/circuit_competition.csv",
     params:
-        options=flags(CircuitCompetitionSettings.from_config(config)),
+        options=METRIC_OPTIONS["circuit_competition"],
     log:
         "results/logs/circuit_competition/{op}.log",
     threads: 1
@@ -99,7 +96,7 @@ rule key_frequencies:
     output:
         "results/{op}/key_frequencies.csv",
     params:
-        options=flags(KeyFrequencySettings.from_config(config)),
+        options=METRIC_OPTIONS["key_frequencies"],
     log:
         "results/logs/key_frequencies/{op}.log",
     threads: 1
@@ -121,7 +118,7 @@ rule progress_measures:
     output:
         "results/{op}/progress_measures.csv",
     params:
-        options=GROUP_OPTION,
+        options=METRIC_OPTIONS["progress_measures"],
     log:
         "results/logs/progress_measures/{op}.log",
     threads: 1
