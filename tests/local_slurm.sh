@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A private single-node SLURM cluster on this machine, for tests/test_slurm.py (or to try the
-# README's cluster section by hand). Needs root and Debian's packages slurm-wlm and munge.
+# cluster guide, docs/cluster.md, by hand). Needs root and Debian's packages slurm-wlm and munge.
 #
 #   tests/local_slurm.sh start DIR   config, state, spool and logs in DIR; returns when the node is idle
 #   tests/local_slurm.sh stop DIR    cancels the cluster's jobs, stops the daemons it started by the

@@ -1,7 +1,7 @@
 """grokflow.runs on the ci config's training outputs, and examples/explore_a_run.py on them.
 
 The outputs are the ci config's `train` and `metric_table` jobs for x+y (both seeds), made with the
-training engine the train rule's script runs and written in DESIGN.md's layout: a second or two,
+training engine the train rule's script runs and written in docs/design.md's layout: a second or two,
 not a Snakemake run of the whole DAG (tests/test_workflow.py runs that).
 """
 

@@ -45,7 +45,7 @@ def _new_temporary_file(path: Path) -> Path:
 
 
 def write_csv(frame: pd.DataFrame, path) -> None:
-    """Write a CSV the way DESIGN.md asks (header row, no index), atomically."""
+    """Write a CSV the way docs/design.md asks (header row, no index), atomically."""
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)
 

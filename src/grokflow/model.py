@@ -1,4 +1,4 @@
-"""The grokking transformer of DESIGN.md, with the named weights the metrics read.
+"""The grokking transformer of docs/design.md, with the named weights the metrics read.
 
 Decoder-only, pre-LayerNorm, learned positions, ReLU MLP, final LayerNorm, untied unembedding.
 Options (defaults give exactly that model) make the low-rank decay study's variant:

@@ -1,6 +1,6 @@
 """A results folder's training runs as objects, for notebooks and scripts.
 
-The folder holds DESIGN.md's layout: `{op}/seed{seed}/checkpoints/step{step:07d}.safetensors`,
+The folder holds docs/design.md's layout: `{op}/seed{seed}/checkpoints/step{step:07d}.safetensors`,
 `{op}/seed{seed}/metric.csv` (one run's table) and `{op}/metric.csv` (every seed of the op).
 One call loads a checkpoint with everything needed to study it:
 
@@ -83,7 +83,7 @@ class TrainedRun:
 
 
 class Results:
-    """A results folder of DESIGN.md's layout."""
+    """A results folder of docs/design.md's layout."""
 
     def __init__(self, folder):
         self.folder = Path(folder)

@@ -10,7 +10,7 @@ If the model represents the element x by E_x = ρ(x) v for a representation ρ, 
 on the embeddings as one fixed linear map R = ρ(1), and for an orthogonal representation (the
 Fourier features of Nanda et al. 2023, "Progress measures for grokking via mechanistic
 interpretability": cos/sin(2πkx/n); Chughtai et al. 2023 for other groups) R is a rotation. The
-group-representation metric asks (DESIGN.md):
+group-representation metric asks (docs/design.md):
 
     R_t = argmin_R Σ_x ‖E_{(x+1) mod n} − R E_x‖²                    (least squares)
     ε_R = Σ_x ‖E_{x+1} − R E_x‖² / Σ_x ‖E_{x+1}‖²                    (relative residual)

@@ -1,4 +1,4 @@
-"""The two function-preserving rescalings of the grokking transformer (DESIGN.md).
+"""The two function-preserving rescalings of the grokking transformer (docs/design.md).
 
 - α multiplies every weight that writes into the residual stream (W_E, W_pos, W_O, b_O, W_out,
   b_out): every LayerNorm sees α·x and normalises it away. This is exact only when LayerNorm's ε
