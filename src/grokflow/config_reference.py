@@ -8,10 +8,13 @@ the reference cannot drift from what Snakemake validates. From the repository ro
 rewrites docs/configuration.md; tests/test_docs.py checks that the committed file is up to date.
 """
 
+import argparse
 import json
 from pathlib import Path
 
 import yaml
+
+from .io import atomic_path
 
 SCHEMA = Path("workflow/schemas/config.schema.yaml")
 OUTPUT = Path("docs/configuration.md")
@@ -76,8 +79,13 @@ def render(schema: dict) -> str:
     return "\n".join(lines + section("top level", schema)).rstrip("\n") + "\n"
 
 
-def main() -> None:
-    OUTPUT.write_text(render(yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))), encoding="utf-8")
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--schema", type=Path, default=SCHEMA, help=f"the config schema (default {SCHEMA})")
+    parser.add_argument("--output", type=Path, default=OUTPUT, help=f"the reference to write (default {OUTPUT})")
+    args = parser.parse_args(argv)
+    with atomic_path(args.output) as tmp:
+        tmp.write_text(render(yaml.safe_load(args.schema.read_text(encoding="utf-8"))), encoding="utf-8")
 
 
 if __name__ == "__main__":
