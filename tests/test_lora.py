@@ -10,7 +10,7 @@ from safetensors.torch import save_file
 import torch
 from torch import nn
 
-from grokflow.lora import (ADAPTED, LoRALinear, LowRankUpdate, adapt_transformer, as_matrix, from_matrix, inject_lora,
+from grokflow.lora.adapters import (ADAPTED, LoRALinear, LowRankUpdate, adapt_transformer, as_matrix, from_matrix, inject_lora,
                            svd_truncation_error, trainable_parameters, truncated)
 from grokflow.model import GrokTransformer
 from test_embedding_geometry import TINY, assert_png_and_pdf, run_script, write_checkpoints

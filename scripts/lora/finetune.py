@@ -15,7 +15,7 @@ from grokflow.arguments import positive_int
 from grokflow.data import OPS
 from grokflow.errors import run_main
 from grokflow.io import write_csv
-from grokflow.lora_finetune import FinetuneSettings, finetune_all
+from grokflow.lora.finetune import FinetuneSettings, finetune_all
 from grokflow.settings import LoraFinetuneSettings
 
 DEFAULTS = LoraFinetuneSettings()

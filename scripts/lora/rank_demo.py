@@ -20,7 +20,7 @@ from grokflow.arguments import positive_int
 from grokflow.checkpoints import load_checkpoint
 from grokflow.errors import GrokflowError, run_main
 from grokflow.io import atomic_path, write_csv
-from grokflow.lora import PSEUDO_CODE, LoraConfig, as_matrix, random_update, svd_truncation_error, truncated
+from grokflow.lora.adapters import PSEUDO_CODE, LoraConfig, as_matrix, random_update, svd_truncation_error, truncated
 from grokflow.plotting import new_figure, save_figure
 from grokflow.settings import LoraDemoSettings
 

@@ -12,9 +12,9 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from .checkpoints import load_model
-from .data import Split, train_test_split
-from .lora import adapt_transformer, trainable_parameters
+from ..checkpoints import load_model
+from ..data import Split, train_test_split
+from .adapters import adapt_transformer, trainable_parameters
 
 
 @dataclass(frozen=True)
