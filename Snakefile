@@ -26,7 +26,7 @@ include: "workflow/rules/metrics.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/lora.smk"
-include: "workflow/rules/connectivity.smk"
+include: "workflow/rules/table_connectivity.smk"
 include: "workflow/rules/slt.smk"
 include: "workflow/rules/lowrank_decay.smk"
 

@@ -26,7 +26,7 @@ PLOTTING_RULES = {
     "training_curves", "plot_effective_rank", "metric_figure", "qk_circuit_spectrum", "psd_heatmap",
     "fourier_basis_figures", "intrinsic_dimension_figures", "agop_figures", "llc_rescaling_figures",
     "llc_trace_figures", "slt_against_step_figures", "llc_calibration_figures", "llc_rescaling_cv_figure",
-    "lora_rank_demo", "lora_matrix_figures", "lora_finetune_figures", "connectivity_figures",
+    "lora_rank_demo", "lora_matrix_figures", "lora_finetune_figures", "table_connectivity_figures",
     "lowrank_decay_figures", "mechanism_summary", "mechanism_summary_all", "all",
 }
 

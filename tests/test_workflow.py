@@ -246,7 +246,7 @@ def test_dag_and_rulegraph_are_valid_dot(workdir, graph):
     edges = [(edge.get_source(), edge.get_destination()) for edge in parsed.get_edges()]
     assert edges and all(a in nodes and b in nodes for a, b in edges)
     rules = {re.match(r'"?(\w+)', label).group(1) for label in nodes.values()}
-    assert {"train", "checkpoint_metric", "llc_rescaling", "lora_finetune", "connectivity_train", "all"} <= rules
+    assert {"train", "checkpoint_metric", "llc_rescaling", "lora_finetune", "table_connectivity_train", "all"} <= rules
     if graph == "--rulegraph":
         assert len(rules) == len(nodes)
 

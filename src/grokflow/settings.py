@@ -171,22 +171,22 @@ class LoraFinetuneSettings(LoraSettings):
 
 
 @dataclass(frozen=True)
-class ConnectivitySizes:
-    """The connectivity task's sizes, all that scripts/connectivity/plots.py reads."""
+class TableConnectivitySizes:
+    """The connectivity task's sizes, all that scripts/table_connectivity/plots.py reads."""
 
     V: int = 20
     C: int = 3
     n_dims: int = 17
 
     @classmethod
-    def from_config(cls, config: dict) -> "ConnectivitySizes":
+    def from_config(cls, config: dict) -> "TableConnectivitySizes":
         study = config["table_connectivity"]
         return cls(study["V"], study["C"], study["n_dims"])
 
 
 @dataclass(frozen=True)
-class ConnectivitySettings(ConnectivitySizes):
-    """scripts/connectivity/train.py (the depth and the model are each job's)."""
+class TableConnectivitySettings(TableConnectivitySizes):
+    """scripts/table_connectivity/train.py (the depth and the model are each job's)."""
 
     rho: float = 0.5
     d_model: int = 128
@@ -202,7 +202,7 @@ class ConnectivitySettings(ConnectivitySizes):
     device: str = "cpu"
 
     @classmethod
-    def from_config(cls, config: dict) -> "ConnectivitySettings":
+    def from_config(cls, config: dict) -> "TableConnectivitySettings":
         study = config["table_connectivity"]
         return cls(**{item.name: study[item.name] for item in fields(cls)})
 

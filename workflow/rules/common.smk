@@ -124,7 +124,7 @@ REPORT_STUDIES = {
         "llc_rescaling_cv_figure",
     ],
     "LoRA rank study": ["lora_rank_demo", "lora_matrix_figures", "lora_finetune_figures"],
-    "Table connectivity": ["connectivity_figures"],
+    "Table connectivity": ["table_connectivity_figures"],
     "Low-rank decay": ["lowrank_decay_figures"],
 }
 STUDY_OF_RULE = {rule_name: study for study, rule_names in REPORT_STUDIES.items() for rule_name in rule_names}
@@ -189,7 +189,7 @@ def dense_flag(wildcards):
     return "--dense" if wildcards.model == "dense" else ""
 
 
-def connectivity_runs(wildcards):
+def table_connectivity_runs(wildcards):
     """The job's table (curve, by_hop or summary) of every connectivity model and depth."""
     return expand(f"{CONN_RUN}/{CONN_TABLES[wildcards.table]}.csv", model=CONN_MODELS, depth=CONN["depths"])
 

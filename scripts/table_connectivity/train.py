@@ -19,14 +19,14 @@ from safetensors.torch import save_file
 import torch
 
 from grokflow.arguments import positive_int, torch_device, unit_fraction
-from grokflow.connectivity.model import NetConfig, attended_pairs, positional_parameters
-from grokflow.connectivity.task import TaskConfig
-from grokflow.connectivity.training import TrainConfig, TrainingStopped, train
+from grokflow.table_connectivity.model import NetConfig, attended_pairs, positional_parameters
+from grokflow.table_connectivity.task import TaskConfig
+from grokflow.table_connectivity.training import TrainConfig, TrainingStopped, train
 from grokflow.errors import GrokflowError, run_main
 from grokflow.io import atomic_path, write_csv
-from grokflow.settings import ConnectivitySettings
+from grokflow.settings import TableConnectivitySettings
 
-DEFAULTS = ConnectivitySettings()
+DEFAULTS = TableConnectivitySettings()
 
 
 def parse(argv):

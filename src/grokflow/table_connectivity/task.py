@@ -24,7 +24,7 @@ DISCONNECTED = -1
 @dataclass(frozen=True)
 class TaskConfig:
     """The task's sizes: V vertices, degree ≤ C, edge probability ρ, n_dims channels per token
-    (defaults: grokflow.settings.ConnectivitySettings)."""
+    (defaults: grokflow.settings.TableConnectivitySettings)."""
 
     V: int
     C: int

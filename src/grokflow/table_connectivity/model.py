@@ -21,7 +21,7 @@ from .task import TOKEN_TYPES, TaskConfig
 @dataclass(frozen=True)
 class NetConfig:
     """The network: width, heads, depth and how many of its first layers are local (defaults:
-    grokflow.settings.ConnectivitySettings; the depth is each job's)."""
+    grokflow.settings.TableConnectivitySettings; the depth is each job's)."""
 
     d_model: int
     n_heads: int

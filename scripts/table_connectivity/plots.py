@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 from safetensors.torch import load_file
 
-from grokflow.connectivity.model import ConnectivityTransformer, NetConfig, global_mask, local_mask
-from grokflow.connectivity.task import DISCONNECTED, TaskConfig, constant_answer
+from grokflow.table_connectivity.model import ConnectivityTransformer, NetConfig, global_mask, local_mask
+from grokflow.table_connectivity.task import DISCONNECTED, TaskConfig, constant_answer
 from grokflow.errors import run_main
 from grokflow.plotting import (PALETTE, baseline_line, decade_limits, log_step_axis, new_figure, positive_steps,
                                save_figure)
-from grokflow.settings import ConnectivitySettings, ConnectivitySizes
+from grokflow.settings import TableConnectivitySettings, TableConnectivitySizes
 
 FIGURES = ("mask_local", "mask_global", "positional_gram_lowrank", "positional_gram_dense", "accuracy",
            "accuracy_by_hop")
@@ -48,7 +48,7 @@ def trained_positions(weights_path, task: TaskConfig, lowrank: bool):
     d_model = tensors["head.weight"].shape[1]
     depth = len({name.split(".")[1] for name in tensors if name.startswith("blocks.")})
     # The local layers' count sets masks (buffers), not weights: any value rebuilds the positions.
-    model = ConnectivityTransformer(task, NetConfig(d_model, 1, depth, ConnectivitySettings.local_layers,
+    model = ConnectivityTransformer(task, NetConfig(d_model, 1, depth, TableConnectivitySettings.local_layers,
                                                     lowrank=lowrank))
     model.load_state_dict(tensors)
     return model.positions().detach()
@@ -139,16 +139,16 @@ def plot_by_hop(by_hop: pd.DataFrame, path) -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--V", type=int, default=ConnectivitySizes.V)
-    parser.add_argument("--C", type=int, default=ConnectivitySizes.C)
-    parser.add_argument("--n-dims", type=int, default=ConnectivitySizes.n_dims)
+    parser.add_argument("--V", type=int, default=TableConnectivitySizes.V)
+    parser.add_argument("--C", type=int, default=TableConnectivitySizes.C)
+    parser.add_argument("--n-dims", type=int, default=TableConnectivitySizes.n_dims)
     parser.add_argument("--training", required=True, help="combined learning curves CSV")
     parser.add_argument("--by-hop", required=True, help="combined accuracy-by-hop CSV")
     parser.add_argument("--lowrank-weights", required=True)
     parser.add_argument("--dense-weights", required=True)
     parser.add_argument("--out-dir", required=True, help=f"folder of the figures: {', '.join(FIGURES)} (.png, .pdf)")
     args = parser.parse_args(argv)
-    task = TaskConfig(args.V, args.C, ConnectivitySettings.rho, args.n_dims)  # ρ only samples graphs
+    task = TaskConfig(args.V, args.C, TableConnectivitySettings.rho, args.n_dims)  # ρ only samples graphs
     out = Path(args.out_dir)
     plot_mask(local_mask(args.V, args.C), out / "mask_local.png")
     plot_mask(global_mask(args.V, args.C), out / "mask_global.png")

@@ -37,7 +37,7 @@ STEP_LIMIT_EXIT = 75  # EX_TEMPFAIL: not finished yet, run again
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """AdamW on fresh batches (defaults: grokflow.settings.ConnectivitySettings)."""
+    """AdamW on fresh batches (defaults: grokflow.settings.TableConnectivitySettings)."""
 
     steps: int
     batch_size: int

@@ -1,5 +1,5 @@
 # The table-connectivity study: outputs under results/table_connectivity/.
-from grokflow.settings import ConnectivitySettings, ConnectivitySizes
+from grokflow.settings import TableConnectivitySettings, TableConnectivitySizes
 
 CONN = config["table_connectivity"]
 CONN_DIR = "results/table_connectivity"
@@ -12,12 +12,12 @@ CONN_FIGURES = png_and_pdf(f"{CONN_DIR}/figures/{name}.png" for name in CONN_FIG
 CONN_TABLES = {"training": "curve", "by_hop": "by_hop", "models": "summary"}
 
 
-rule connectivity_train:
+rule table_connectivity_train:
     """Train one model (low-rank with masks, or dense) of one depth on fresh random graphs. Resumes
     from its train_state.pt (kept outside the declared outputs, so that Snakemake's clean-up of an
     interrupted job does not delete it)."""
     input:
-        unpack(script_with_library("scripts/connectivity/train.py")),
+        unpack(script_with_library("scripts/table_connectivity/train.py")),
     output:
         curve=f"{CONN_RUN}/curve.csv",
         by_hop=f"{CONN_RUN}/by_hop.csv",
@@ -28,7 +28,7 @@ rule connectivity_train:
         depth=r"\d+",
     params:
         dense=dense_flag,
-        options=flags(ConnectivitySettings.from_config(config)),
+        options=flags(TableConnectivitySettings.from_config(config)),
         state=f"{CONN_RUN}/train_state.pt",
     log:
         "results/logs/table_connectivity/{model}_depth{depth}.log",
@@ -45,11 +45,11 @@ rule connectivity_train:
         "--weights {output.weights:q} > {log:q} 2>&1"
 
 
-rule connectivity_table:
+rule table_connectivity_combine:
     """One table of every model and depth: training (curves), by_hop or models (summaries)."""
     input:
-        unpack(script_with_library("scripts/connectivity/combine.py")),
-        csvs=connectivity_runs,
+        unpack(script_with_library("scripts/table_connectivity/combine.py")),
+        csvs=table_connectivity_runs,
     output:
         f"{CONN_DIR}/{{table}}.csv",
     wildcard_constraints:
@@ -66,18 +66,18 @@ rule connectivity_table:
         "python {input.script:q} {input.csvs:q} --output {output:q} > {log:q} 2>&1"
 
 
-rule connectivity_figures:
+rule table_connectivity_figures:
     """Masks, positional Gram matrices, accuracy against step and by hop distance."""
     input:
-        unpack(script_with_library("scripts/connectivity/plots.py")),
+        unpack(script_with_library("scripts/table_connectivity/plots.py")),
         training=f"{CONN_DIR}/training.csv",
         by_hop=f"{CONN_DIR}/by_hop.csv",
         lowrank=f"{CONN_DIR}/lowrank_depth{CONN_DEEPEST}/weights.safetensors",
         dense=f"{CONN_DIR}/dense_depth{CONN_DEEPEST}/weights.safetensors",
     output:
-        [figure(f"{CONN_DIR}/figures/{name}", "connectivity_figures") for name in CONN_FIGURE_NAMES],
+        [figure(f"{CONN_DIR}/figures/{name}", "table_connectivity_figures") for name in CONN_FIGURE_NAMES],
     params:
-        sizes=flags(ConnectivitySizes.from_config(config)),
+        sizes=flags(TableConnectivitySizes.from_config(config)),
         out=output_folder,
     log:
         "results/logs/table_connectivity/figures.log",

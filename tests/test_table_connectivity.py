@@ -9,17 +9,17 @@ import pandas as pd
 import pytest
 import torch
 
-from grokflow.connectivity.training import ConnectivityTraining, Prefetcher, TrainConfig, TrainingStopped, train
+from grokflow.table_connectivity.training import ConnectivityTraining, Prefetcher, TrainConfig, TrainingStopped, train
 from grokflow.errors import GrokflowError
-from grokflow.settings import ConnectivitySettings
-from grokflow.connectivity.model import (ConnectivityTransformer, NetConfig, attended_pairs, global_mask, local_mask,
+from grokflow.settings import TableConnectivitySettings
+from grokflow.table_connectivity.model import (ConnectivityTransformer, NetConfig, attended_pairs, global_mask, local_mask,
                                          masked_attention, positional_parameters)
-from grokflow.connectivity.task import (DISCONNECTED, EMPTY, NEIGHBOUR, OWN, QUERY, SOURCE, TARGET, TaskConfig,
+from grokflow.table_connectivity.task import (DISCONNECTED, EMPTY, NEIGHBOUR, OWN, QUERY, SOURCE, TARGET, TaskConfig,
                                         components, constant_answer, encode, hop_distances, random_neighbours,
                                         sample_batch)
 from test_embedding_geometry import REPO_SCRIPTS, assert_png_and_pdf, run_script
 
-DEFAULTS = ConnectivitySettings()
+DEFAULTS = TableConnectivitySettings()
 TINY_TRAIN = TrainConfig(steps=30, batch_size=8, lr=DEFAULTS.lr, weight_decay=DEFAULTS.weight_decay, eval_every=5,
                          validation_size=32, seed=DEFAULTS.seed)
 
@@ -155,7 +155,7 @@ def test_train_script_writes_its_tables_and_the_figures_script_draws(tmp_path):
               "--batch-size", 8, "--eval-every", 2, "--validation-size", 64]
     for model in ("lowrank", "dense"):
         out = tmp_path / model
-        run_script("connectivity/train.py", *common, *(["--dense"] if model == "dense" else []),
+        run_script("table_connectivity/train.py", *common, *(["--dense"] if model == "dense" else []),
                    "--state", out / "train_state.pt", "--curve", out / "curve.csv", "--by-hop", out / "by_hop.csv",
                    "--summary", out / "summary.csv", "--weights", out / "weights.safetensors")
         assert not (out / "train_state.pt").exists()
@@ -163,9 +163,9 @@ def test_train_script_writes_its_tables_and_the_figures_script_draws(tmp_path):
         assert summary["model"] == model and summary["depth"] == 3
         assert list(pd.read_csv(out / "curve.csv")["step"]) == [2, 4]
     for table in ("curve", "by_hop"):
-        run_script("connectivity/combine.py", tmp_path / f"lowrank/{table}.csv", tmp_path / f"dense/{table}.csv",
+        run_script("table_connectivity/combine.py", tmp_path / f"lowrank/{table}.csv", tmp_path / f"dense/{table}.csv",
                    "-o", tmp_path / f"{table}.csv")
-    run_script("connectivity/plots.py", "--V", 4, "--C", 2, "--n-dims", 5, "--training", tmp_path / "curve.csv",
+    run_script("table_connectivity/plots.py", "--V", 4, "--C", 2, "--n-dims", 5, "--training", tmp_path / "curve.csv",
                "--by-hop", tmp_path / "by_hop.csv", "--lowrank-weights", tmp_path / "lowrank/weights.safetensors",
                "--dense-weights", tmp_path / "dense/weights.safetensors", "--out-dir", tmp_path / "figures")
     for stem in ("mask_local", "positional_gram_dense", "accuracy_by_hop"):
@@ -222,7 +222,7 @@ def test_an_unreadable_state_is_refused_in_one_line(tmp_path):
 
 def test_sigterm_saves_the_state_and_exits_143_and_a_rerun_resumes(tmp_path):
     state = tmp_path / "train_state.pt"
-    command = [sys.executable, str(REPO_SCRIPTS / "connectivity/train.py"), "--V", "4", "--C", "2", "--n-dims", "5",
+    command = [sys.executable, str(REPO_SCRIPTS / "table_connectivity/train.py"), "--V", "4", "--C", "2", "--n-dims", "5",
                "--d-model", "8", "--n-heads", "2", "--depth", "3", "--steps", "1000000", "--batch-size", "8",
                "--validation-size", "32", "--state", str(state), "--save-every-s", "0",
                *(arg for name in ("curve", "by-hop", "summary", "weights") for arg in (f"--{name}", tmp_path / name))]
@@ -261,7 +261,7 @@ def test_the_constant_answer_by_hop_equals_its_accuracy_on_a_sampled_batch():
 
 
 def connectivity_plots():
-    spec = importlib.util.spec_from_file_location("connectivity_plots", REPO_SCRIPTS / "connectivity/plots.py")
+    spec = importlib.util.spec_from_file_location("connectivity_plots", REPO_SCRIPTS / "table_connectivity/plots.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
