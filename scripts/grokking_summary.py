@@ -11,7 +11,7 @@ import pandas as pd
 
 from grokflow.errors import run_main
 from grokflow.io import write_csv
-from grokflow.summary import grokking_summary
+from grokflow.grokking import grokking_summary
 
 
 def main(argv=None) -> None:

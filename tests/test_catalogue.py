@@ -65,5 +65,5 @@ def test_a_metric_added_to_the_catalogue_is_planned_with_its_figure_and_summary(
         assert (EVERY_CHECKPOINT, f"op={op}, metric=toy_norm") in jobs
         assert ("metric_figure", f"op={op}, figure=toy_norm") in jobs
     assert "--table results/x+y/toy_norm.csv" in result.stdout
-    summary = next(line for line in result.stdout.splitlines() if "scripts/summary.py --op x+y " in line)
+    summary = next(line for line in result.stdout.splitlines() if "scripts/op_summary.py --op x+y " in line)
     assert "results/x+y/figures/toy_norm.png" in summary

@@ -27,7 +27,7 @@ PLOTTING_RULES = {
     "fourier_basis_figures", "intrinsic_dimension_figures", "agop_figures", "llc_rescaling_figures",
     "llc_trace_figures", "slt_against_step_figures", "llc_calibration_figures", "llc_rescaling_cv_figure",
     "lora_rank_demo", "lora_matrix_figures", "lora_finetune_figures", "table_connectivity_figures",
-    "lowrank_decay_figures", "mechanism_summary", "mechanism_summary_all", "all",
+    "lowrank_decay_figures", "op_summary", "all_ops_summary", "all",
 }
 
 
@@ -116,9 +116,9 @@ def edit(module: Path) -> None:
 def test_a_metric_change_reruns_its_jobs_and_what_reads_them(built):
     workdir, _ = built
     edit(workdir / "src/grokflow/metrics/gini_ipr.py")
-    expected = [("mechanism_summary_all", ""), ("all", "")] + [
+    expected = [("all_ops_summary", ""), ("all", "")] + [
         job for op in OPS for job in (("checkpoint_metric", f"op={op}, metric=gini_ipr"),
-                                      ("metric_figure", f"op={op}, figure=gini_ipr"), ("mechanism_summary", f"op={op}"))]
+                                      ("metric_figure", f"op={op}, figure=gini_ipr"), ("op_summary", f"op={op}"))]
     assert sorted(planned_jobs(snakemake(workdir, "-n", "all"))) == sorted(expected)
 
 

@@ -225,11 +225,11 @@ def test_a_changed_checkpoint_reruns_only_its_op(workdir, ci_config, finished):
     changed = planned_jobs(snakemake(workdir, "-n", "all"))
     for jobs in (touched, changed):
         assert ("checkpoint_metric", "op=x+y, metric=effective_rank") in jobs
-        assert ("key_frequencies", "op=x+y") in jobs and ("mechanism_summary", "op=x+y") in jobs
+        assert ("key_frequencies", "op=x+y") in jobs and ("op_summary", "op=x+y") in jobs
         # The LoRA study starts from x+y seed 0's final checkpoint: it reruns too. So does the
         # rescaling study, one job for every op (its samplers compile once), and its figures.
         assert ("lora_rank_demo", "") in jobs and ("lora_finetune", "") in jobs and ("llc_rescaling", "") in jobs
-        cross_op = ("all", "mechanism_summary_all", "llc_rescaling", "llc_rescaling_figures", "llc_trace_figures",
+        cross_op = ("all", "all_ops_summary", "llc_rescaling", "llc_rescaling_figures", "llc_trace_figures",
                     "llc_rescaling_summary", "llc_rescaling_cv_figure")
         others = [(rule, wc) for rule, wc in jobs if rule not in cross_op and not rule.startswith("lora")]
         assert all("op=x+y" in wc for _, wc in others), others

@@ -7,7 +7,7 @@ a twin axis."""
 import pandas as pd
 
 from grokflow.errors import run_main
-from grokflow.mechanism import require_columns
+from grokflow.io import require_columns
 from grokflow.plotting import (PALETTE, against_step_parser, baseline_line, finish_against_step, math_name, new_figure,
                                positive_steps, seed_band)
 

@@ -7,7 +7,7 @@ that span whenever the curve barely moves (grokflow.plotting.meaningful_ylim).""
 import pandas as pd
 
 from grokflow.errors import run_main
-from grokflow.mechanism import table_group
+from grokflow.io import table_group
 from grokflow.plotting import against_step_parser, finish_against_step, new_figure, positive_steps, seed_band
 
 

@@ -13,7 +13,7 @@ import math
 import pandas as pd
 
 from grokflow.errors import run_main
-from grokflow.mechanism import require_columns
+from grokflow.io import require_columns
 from grokflow.plotting import (PALETTE, accuracy_twin, against_step_parser, baseline_line, color_axis, combined_legend,
                                log_step_axis, meaningful_ylim, new_figure, positive_steps, save_figure, seed_band,
                                third_axis)

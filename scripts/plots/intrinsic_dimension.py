@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from grokflow.errors import run_main
-from grokflow.mechanism import METRIC_COLUMNS, require_columns
+from grokflow.io import require_columns
 from grokflow.metrics.intrinsic_dimension import DEGENERATE_TIE_SHARE, TIE_RATIO
+from grokflow.op_summary import METRIC_COLUMNS
 from grokflow.plotting import (PALETTE, accuracy_twin, combined_legend, log_step_axis, math_name, meaningful_ylim,
                                new_figure, positive_steps, save_figure, seed_band)
 

@@ -10,7 +10,7 @@ Each loss is the geometric mean over seeds with a band of ± one std of log10(lo
 import pandas as pd
 
 from grokflow.errors import run_main
-from grokflow.mechanism import require_columns
+from grokflow.io import require_columns
 from grokflow.plotting import (PALETTE, against_step_parser, baseline_line, finish_against_step, log_seed_band,
                                new_figure, positive_steps)
 

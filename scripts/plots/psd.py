@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from grokflow.errors import GrokflowError, run_main
-from grokflow.mechanism import require_columns, table_group
+from grokflow.io import require_columns, table_group
 from grokflow.plotting import frequency_label, log_step_axis, new_figure, positive_steps, save_figure
 
 COLORMAP = "plasma"

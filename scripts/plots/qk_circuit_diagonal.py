@@ -7,7 +7,7 @@ lies in [0, 1] (grokflow.plotting.meaningful_ylim)."""
 import pandas as pd
 
 from grokflow.errors import run_main
-from grokflow.mechanism import require_columns
+from grokflow.io import require_columns
 from grokflow.plotting import (against_step_parser, baseline_line, finish_against_step, new_figure, positive_steps,
                                seed_band)
 

@@ -13,7 +13,7 @@ from matplotlib.colors import LogNorm
 import pandas as pd
 
 from grokflow.errors import GrokflowError, run_main
-from grokflow.mechanism import require_columns, table_group
+from grokflow.io import require_columns, table_group
 from grokflow.plotting import GROUP_VARIABLES, new_figure, save_figure
 
 LAYER, HEAD = 0, -1

@@ -2,7 +2,7 @@
 `scripts/metrics/{name}.py`, with what it computes, what it reads, its options, its figures and
 what the op's summary reports of it.
 
-The workflow's rules, the op summary (grokflow.mechanism) and the tests read this list, so that
+The workflow's rules, the op summary (grokflow.op_summary) and the tests read this list, so that
 adding a metric is its library function, its short script, its test and one entry here (see
 docs/extending.md). Torch-free: the Snakefile imports it when it is parsed.
 """

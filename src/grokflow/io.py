@@ -9,6 +9,7 @@ import secrets
 
 import pandas as pd
 
+from .arithmetic import ADDITIVE, MULTIPLICATIVE
 from .errors import GrokflowError
 
 
@@ -60,8 +61,7 @@ def read_csv(path, columns=()) -> pd.DataFrame:
         raise GrokflowError(f"{path} is not a readable CSV ({' '.join(str(error).split())})") from None
     except OSError as error:
         raise GrokflowError(f"{path} cannot be read ({error.strerror})") from None
-    if missing := [column for column in columns if column not in frame]:
-        raise GrokflowError(f"{path} lacks the column(s) {', '.join(missing)}")
+    require_columns(frame, columns, path)
     if frame.empty:
         raise GrokflowError(f"{path} has no rows")
     return frame
@@ -98,3 +98,18 @@ def bool_column(values: pd.Series) -> pd.Series:
     if values.dtype == bool:
         return values
     return values.map(lambda value: str(value).strip().lower() in ("true", "1", "1.0"))
+
+
+def require_columns(frame: pd.DataFrame, columns, name: str) -> None:
+    """A GrokflowError naming the columns of `columns` that the CSV `name` lacks."""
+    missing = [column for column in columns if column not in frame]
+    if missing:
+        raise GrokflowError(f"{name} lacks the column(s) {', '.join(missing)}")
+
+
+def table_group(frame: pd.DataFrame, name: str) -> str:
+    """The one `group` (additive | multiplicative) a metric CSV was computed in."""
+    groups = set(frame["group"]) if "group" in frame else set()
+    if len(groups) != 1 or not groups <= {ADDITIVE, MULTIPLICATIVE}:
+        raise GrokflowError(f"{name} must have a group column holding one of {ADDITIVE}, {MULTIPLICATIVE}")
+    return groups.pop()

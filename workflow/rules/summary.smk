@@ -1,7 +1,7 @@
-rule mechanism_summary:
+rule op_summary:
     """results/{op}/summary.md, generated from the op's CSVs, with its figures linked."""
     input:
-        unpack(script_with_library("scripts/summary.py")),
+        unpack(script_with_library("scripts/op_summary.py")),
         metrics="results/{op}/metric.csv",
         key_frequencies="results/{op}/key_frequencies.csv",
         tables=expand("results/{{op}}/{table}.csv", table=SUMMARY_TABLES),
@@ -25,10 +25,10 @@ rule mechanism_summary:
         "--figures {input.figures:q} --modulus {params.modulus} --output {output:q} > {log:q} 2>&1"
 
 
-rule mechanism_summary_all:
+rule all_ops_summary:
     """results/summary.md: every op side by side, linking each op's summary."""
     input:
-        unpack(script_with_library("scripts/summary_all.py")),
+        unpack(script_with_library("scripts/all_ops_summary.py")),
         metrics=expand("results/{op}/metric.csv", op=OPS),
         key_frequencies=expand("results/{op}/key_frequencies.csv", op=OPS),
         summaries=expand("results/{op}/summary.md", op=OPS),

@@ -11,7 +11,7 @@ import argparse
 import pandas as pd
 
 from grokflow.errors import run_main
-from grokflow.mechanism import TABLE_NAMES, op_summary, require_files, write_markdown
+from grokflow.op_summary import TABLE_NAMES, op_summary, require_files, write_markdown
 
 
 def table_argument(text: str) -> tuple[str, str]:

@@ -2,7 +2,7 @@ import math
 
 import pandas as pd
 
-from grokflow.summary import grokking_summary
+from grokflow.grokking import grokking_summary
 
 
 def test_summary_finds_first_crossings_per_seed():

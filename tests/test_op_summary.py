@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from grokflow.errors import GrokflowError
-from grokflow.mechanism import Landmarks, all_ops_summary, headline_summaries, op_summary
-from grokflow.summary import grokking_summary
+from grokflow.op_summary import Landmarks, all_ops_summary, headline_summaries, op_summary
+from grokflow.grokking import grokking_summary
 
 STEPS = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
 MEMORISED = {0: 10, 1: 20, 2: 20}  # median 20
@@ -146,7 +146,7 @@ def run_script(repo, script, *args):
 
 def summarise_op(repo, results, op):
     folder = results / op
-    return run_script(repo, "summary.py", "--op", op, "--metrics", folder / "metric.csv",
+    return run_script(repo, "op_summary.py", "--op", op, "--metrics", folder / "metric.csv",
                       "--key-frequencies", folder / "key_frequencies.csv",
                       "--tables", f"group_representation={folder / 'group_representation.csv'}",
                       "--figures", folder / "figures" / "accuracy.png", "--output", folder / "summary.md")
@@ -159,7 +159,7 @@ def test_summary_scripts_write_linked_markdown(repo, tmp_path):
     for op in ops:
         assert summarise_op(repo, tmp_path, op).returncode == 0
     assert "](figures/accuracy.png)" in (tmp_path / "x+y" / "summary.md").read_text(encoding="utf-8")
-    done = run_script(repo, "summary_all.py", "--ops", *ops,
+    done = run_script(repo, "all_ops_summary.py", "--ops", *ops,
                       "--metrics", *(tmp_path / op / "metric.csv" for op in ops),
                       "--key-frequencies", *(tmp_path / op / "key_frequencies.csv" for op in ops),
                       "--summaries", *(tmp_path / op / "summary.md" for op in ops),
@@ -176,7 +176,7 @@ def test_summary_script_reports_user_mistakes_in_one_line(repo, tmp_path):
     (tmp_path / "x+y" / "figures" / "accuracy.png").unlink()
     missing_figure = summarise_op(repo, tmp_path, "x+y")
     assert missing_figure.returncode == 1 and missing_figure.stderr.strip().startswith("error: no such figure")
-    unknown_table = run_script(repo, "summary.py", "--op", "x+y", "--metrics", "m.csv", "--key-frequencies", "k.csv",
+    unknown_table = run_script(repo, "op_summary.py", "--op", "x+y", "--metrics", "m.csv", "--key-frequencies", "k.csv",
                                "--tables", "erank=e.csv", "--output", tmp_path / "s.md")
     assert unknown_table.returncode == 2 and "unknown table 'erank'" in unknown_table.stderr
 

@@ -8,7 +8,7 @@ import argparse
 import pandas as pd
 
 from grokflow.errors import run_main
-from grokflow.mechanism import all_ops_summary, require_files, write_markdown
+from grokflow.op_summary import all_ops_summary, require_files, write_markdown
 
 
 def main(argv=None) -> None:
