@@ -12,6 +12,7 @@ import pandas as pd
 
 from grokflow.errors import run_main
 from grokflow.op_summary import TABLE_NAMES, op_summary, require_files, write_markdown
+from grokflow.settings import ModulusSettings
 
 
 def table_argument(text: str) -> tuple[str, str]:
@@ -32,8 +33,8 @@ def main(argv=None) -> None:
     parser.add_argument("--tables", nargs="+", type=table_argument, default=[], metavar="NAME=CSV",
                         help=f"metric tables; NAME is one of {', '.join(TABLE_NAMES)}")
     parser.add_argument("--figures", nargs="+", default=[], metavar="PNG", help="figures to link")
-    parser.add_argument("--modulus", type=int, default=None,
-                        help="p, to name the primitive root of a multiplicative group (optional)")
+    parser.add_argument("--p", type=int, default=ModulusSettings.p,
+                        help="the modulus, to name the primitive root of a multiplicative group")
     parser.add_argument("--output", required=True, help="results/{op}/summary.md")
     args = parser.parse_args(argv)
     names = [name for name, _ in args.tables]
@@ -42,7 +43,7 @@ def main(argv=None) -> None:
     require_files(args.figures, "figure")
     tables = {name: pd.read_csv(path) for name, path in args.tables}
     markdown = op_summary(args.op, pd.read_csv(args.metrics), pd.read_csv(args.key_frequencies), tables,
-                          args.figures, args.output, args.modulus)
+                          args.figures, args.output, args.p)
     write_markdown(markdown, args.output)
 
 

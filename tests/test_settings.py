@@ -19,6 +19,8 @@ SCHEMA_DEFAULTS = validate_config({}, REPO / "workflow/schemas/config.schema.yam
 # (the op metrics' from the catalogue).
 SCRIPT_SETTINGS = {
     "scripts/train.py": stage.TrainingSettings,
+    "scripts/op_summary.py": stage.ModulusSettings,
+    "scripts/lowrank_decay/plots.py": stage.ModulusSettings,
     **{f"scripts/metrics/{metric.name}.py": metric.settings for metric in METRICS if metric.settings is not None},
     "scripts/lora/rank_demo.py": stage.LoraDemoSettings,
     "scripts/lora/finetune.py": stage.LoraFinetuneSettings,

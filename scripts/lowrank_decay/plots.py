@@ -25,6 +25,7 @@ from grokflow.errors import run_main
 from grokflow.lowrank_decay.study import METHODS, StudySettings
 from grokflow.plotting import (PALETTE, baseline_line, decade_limits, log_step_axis, new_figure, positive_steps,
                                save_figure)
+from grokflow.settings import ModulusSettings
 
 METHOD_LABELS = {"l2": "L2 weight decay", "lowrank": "low-rank decay"}
 METHOD_COLORS = dict(zip(METHODS, PALETTE))
@@ -161,10 +162,10 @@ def main(argv=None) -> None:
     for name in ("l2", "lowrank", "difference", "accuracy", "stable-rank", "spectrum"):
         parser.add_argument(f"--{name}-output", required=True, help="figure PNG (a PDF beside it)")
     parser.add_argument("--attention-prefix", required=True, help="attention figures: PREFIX_{method}.png")
-    parser.add_argument("--p", type=positive_int, default=None,
+    parser.add_argument("--p", type=positive_int, default=ModulusSettings.p,
                         help="modulus of x+y: marks the chance level 1/p on the accuracy figures")
     args = parser.parse_args(argv)
-    chance = 1 / args.p if args.p else None
+    chance = 1 / args.p
     phase_figures(pd.read_csv(args.summary), args, chance)
     curves = pd.read_csv(args.curves)
     against_step(curves, ["val_acc"], "validation accuracy", args.accuracy_output, chance=chance)

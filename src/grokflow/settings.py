@@ -59,6 +59,18 @@ class TrainingSettings:
 
 
 @dataclass(frozen=True)
+class ModulusSettings:
+    """The scripts that need only the modulus p: scripts/op_summary.py (the primitive root it
+    names) and scripts/lowrank_decay/plots.py (the chance level 1/p)."""
+
+    p: int = TrainingSettings.p
+
+    @classmethod
+    def from_config(cls, config: dict) -> "ModulusSettings":
+        return cls(config["modulus"])
+
+
+@dataclass(frozen=True)
 class GpuEngineSettings:
     """scripts/train.py's GPU engine (the `train_stack` rule). The config's tf32 and compile are
     the GPU engine's; the script, whose hand runs default to the CPU, leaves both off."""

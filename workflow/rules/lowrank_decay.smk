@@ -1,5 +1,5 @@
 # The low-rank decay study: outputs under results/lowrank_decay/.
-from grokflow.settings import MechanismSettings, PhaseDiagramSettings
+from grokflow.settings import MechanismSettings, ModulusSettings, PhaseDiagramSettings
 
 LRD = config["lowrank_decay"]
 LRD_DIR = "results/lowrank_decay"
@@ -99,7 +99,7 @@ rule lowrank_decay_figures:
         [figure(f"{LRD_DIR}/figures/{name}", "lowrank_decay_figures") for name in LRD_FIGURE_NAMES],
     params:
         figures=output_folder,
-        p=config["modulus"],
+        modulus=flags(ModulusSettings.from_config(config)),
     log:
         "results/logs/lowrank_decay/figures.log",
     threads: 1
@@ -116,7 +116,7 @@ rule lowrank_decay_figures:
         "--accuracy-output {params.figures}/mechanism_accuracy.png "
         "--stable-rank-output {params.figures}/mechanism_stable_rank.png "
         "--spectrum-output {params.figures}/mechanism_spectrum.png "
-        "--attention-prefix {params.figures}/mechanism_attention --p {params.p} > {log:q} 2>&1"
+        "--attention-prefix {params.figures}/mechanism_attention {params.modulus} > {log:q} 2>&1"
 
 
 rule lowrank_decay:

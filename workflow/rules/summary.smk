@@ -1,3 +1,6 @@
+from grokflow.settings import ModulusSettings
+
+
 rule op_summary:
     """results/{op}/summary.md, generated from the op's CSVs, with its figures linked."""
     input:
@@ -9,7 +12,7 @@ rule op_summary:
     output:
         "results/{op}/summary.md",
     params:
-        modulus=config["modulus"],
+        modulus=flags(ModulusSettings.from_config(config)),
         tables=summary_tables,
     log:
         "results/logs/summary/{op}.log",
@@ -22,7 +25,7 @@ rule op_summary:
     shell:
         "python {input.script:q} --op {wildcards.op:q} --metrics {input.metrics:q} "
         "--key-frequencies {input.key_frequencies:q} --tables {params.tables} "
-        "--figures {input.figures:q} --modulus {params.modulus} --output {output:q} > {log:q} 2>&1"
+        "--figures {input.figures:q} {params.modulus} --output {output:q} > {log:q} 2>&1"
 
 
 rule all_ops_summary:
