@@ -25,7 +25,8 @@ if __name__ == "__main__":
 '''
 TOY_PLOT = '''"""The toy norm against step."""
 '''
-TOY_ENTRY = '''    Metric("toy_norm", "toy:norm_rows", "W_E", against_step=True, figures=("toy_norm",)),
+TOY_ENTRY = '''    Metric("toy_norm", "toy:norm_rows", "W_E", against_step=True, caption="the norm of W_E",
+           figures=("toy_norm",)),
 '''
 
 
@@ -36,6 +37,7 @@ def test_every_entry_names_a_library_function_and_its_scripts():
         assert (REPO / f"scripts/metrics/{metric.name}.py").is_file(), metric.name
         if metric.against_step:
             assert (REPO / f"scripts/plots/{metric.name}.py").is_file(), metric.name
+            assert metric.caption, metric.name
 
 
 def test_names_are_unique_and_headlines_read_their_own_table():
@@ -54,7 +56,7 @@ def test_a_metric_added_to_the_catalogue_is_planned_with_its_figure_and_summary(
     (workdir / "scripts/plots/toy_norm.py").write_text(TOY_PLOT)
     source = tmp_path / "src/grokflow/catalogue.py"
     text = source.read_text()
-    end_of_metrics = "\n)\n# What the op summary reports"
+    end_of_metrics = "\n)\nBY_NAME = "
     assert end_of_metrics in text
     source.write_text(text.replace(end_of_metrics, "\n" + TOY_ENTRY.rstrip("\n") + end_of_metrics))
 

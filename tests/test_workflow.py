@@ -12,6 +12,7 @@ import pydot
 import pytest
 import yaml
 
+from grokflow.catalogue import METRICS
 from grokflow.checkpoints import load_checkpoint, read_info, save_checkpoint
 from grokflow.config import schedule, validate_config
 from grokflow.metrics.effective_rank import MATRICES
@@ -171,6 +172,9 @@ def test_report_has_every_figure_with_its_caption(workdir, finished):
         text = re.sub(r"\{[{%].*?[%}]\}", " ", caption.read_text(), flags=re.S)
         words = [word for word in text.split() if re.fullmatch(r"[A-Za-z-]{7,}", word)][:3]
         assert words and all(word in html for word in words), caption.name
+    for metric in METRICS:
+        words = [word for word in metric.caption.split() if re.fullmatch(r"[A-Za-z-]{7,}", word)][:3]
+        assert all(word in html for word in words), metric.name
 
 
 SLT_METHODS = ["sgld", "psgld", "rsgld", "sisgld"]

@@ -42,6 +42,7 @@ class Metric:
     settings: the grokflow.settings class of its options from the config (None: no options);
     against_step: scripts/plots/{name}.py draws the table against step with accuracy (rule
         metric_figure; its command line: grokflow.plotting.against_step_parser);
+    caption: what that figure shows, for its caption in the report;
     figures: its figures below results/{op}/figures/ ({matrix}, {seed} and {step} stand for each
         weight matrix, seed and spectrum step), whichever rule draws them;
     headlines: what the op's summary reports of it.
@@ -53,6 +54,7 @@ class Metric:
     rule: str = EVERY_CHECKPOINT
     settings: type | None = None
     against_step: bool = False
+    caption: str = ""
     figures: tuple[str, ...] = ()
     headlines: tuple[Headline, ...] = ()
 
@@ -69,24 +71,34 @@ METRICS = (
                       Headline("effective_rank", (("matrix", "W_U"),), ("erank",), "W_U"))),
     Metric("gini_ipr", "grokflow.metrics.gini_ipr:gini_ipr_rows", "W_E", settings=GroupSettings,
            against_step=True, figures=("gini_ipr",),
+           caption="Gini coefficient and inverse participation ratio of W_E's Fourier power spectrum",
            headlines=(Headline("gini_ipr", (("variant", "per_dimension"),), ("gini", "ipr"), "W_E per dimension"),)),
     Metric("phase_coherence", "grokflow.metrics.phase_coherence:phase_coherence_rows", "W_E",
            settings=GroupSettings, against_step=True, figures=("phase_coherence",),
-           headlines=(Headline("phase_coherence", (("column", -1),), ("r2",), "W_E phase, blind to Fourier features"),)),
+           caption=("R² of W_E's Fourier phase against frequency, weighted by amplitude (blind to Fourier "
+                    "features, whose phases are arbitrary)"),
+           headlines=(Headline("phase_coherence", (("column", -1),), ("r2",),
+                               "W_E phase, blind to Fourier features"),)),
     Metric("fourier_basis", "grokflow.metrics.fourier_basis:fourier_basis_rows", "W_E, W_U and the MLP weights",
            settings=FourierBasisSettings, figures=("fourier_sparsity", "fourier_top_k"),
            headlines=(Headline("fourier_basis", (("matrix", "W_E"),), ("l1_l2_ratio", "top_k_energy"), "W_E"),)),
     Metric("group_representation", "grokflow.metrics.group_representation:group_representation_rows", "W_E",
            settings=GroupRepresentationSettings, against_step=True, figures=("group_representation",),
+           caption=("residual ε_R, held-out residual and orthogonality defect δ_orth of the best linear map "
+                    "from an element's embedding to the next one's"),
            headlines=(Headline("group_representation", (), ("residual", "heldout_residual", "orth_defect"),
                                "W_E shift"),)),
     Metric("cosine", "grokflow.metrics.embedding_geometry:cosine_rows", "W_E", settings=GroupSettings,
            against_step=True, figures=("cosine",),
+           caption=("mean cosine similarity of neighbouring elements' embeddings (x, x+1 in Z_p; x, g·x for "
+                    "x×y and x÷y)"),
            headlines=(Headline("cosine", (), ("cosine",), "neighbouring W_E rows"),)),
     Metric("psd", "grokflow.metrics.embedding_geometry:psd_rows", "W_E", settings=GroupSettings,
            figures=("psd/seed{seed}",)),
     Metric("qk_circuit_diagonal", "grokflow.metrics.qk_circuit:diagonal_rows", "W_E, W_Q and W_K of every layer",
            settings=GroupSettings, against_step=True, figures=("qk_circuit_diagonal",),
+           caption=("share of the layer-0 QK circuit's 2-D Fourier power on the diagonal k2 = ±k1, beside the "
+                    "share of evenly spread power"),
            headlines=(Headline("qk_circuit_diagonal", (("layer", 0), ("head", -1)), ("diagonal_fraction",),
                                "layer 0 QK", (("diagonal_fraction", "random_baseline"),)),)),
     Metric("intrinsic_dimension", "grokflow.metrics.intrinsic_dimension:intrinsic_dimension_rows",
@@ -109,13 +121,19 @@ METRICS = (
     Metric("circuit_competition", "grokflow.metrics.circuit_competition:competition_rows",
            "W_E, W_U and the per-sample loss gradients", rule="circuit_competition",
            settings=CircuitCompetitionSettings, against_step=True, figures=("circuit_competition",),
+           caption=("share of W_E's and W_U's norm in the Fourier subspace of each seed's key frequencies and "
+                    "in the memorisation subspace, beside the shares of a random direction"),
            headlines=(_competition_headline("W_E"), _competition_headline("W_U"))),
     Metric("progress_measures", "grokflow.metrics.progress_measures:progress_rows",
            "the whole network, restricted to and excluding the key frequencies", rule="progress_measures",
            settings=GroupSettings, against_step=True, figures=("progress_measures",),
+           caption=("restricted loss (logits kept along the key frequencies) and excluded loss (those "
+                    "directions removed, training set) of Nanda et al. 2023, beside train and test loss and "
+                    "chance"),
            headlines=(Headline("progress_measures", (), ("restricted_loss", "excluded_loss"), "key frequencies",
                                (("restricted_loss", "chance_loss"), ("excluded_loss", "chance_loss"))),)),
 )
+BY_NAME = {metric.name: metric for metric in METRICS}
 # What the op summary reports, in the order it reports it, and the tables it reads.
 HEADLINES = tuple(headline for metric in METRICS for headline in metric.headlines)
 SUMMARY_TABLES = tuple(metric.name for metric in METRICS if metric.headlines)

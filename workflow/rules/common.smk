@@ -7,7 +7,7 @@ from pathlib import Path
 import shlex
 import sys
 
-from grokflow.catalogue import METRICS, SUMMARY_TABLES, against_step, every_checkpoint
+from grokflow.catalogue import BY_NAME, METRICS, SUMMARY_TABLES, against_step, every_checkpoint
 from grokflow.config import ConfigError, schedule, validate_config
 from grokflow.import_graph import library_files
 from grokflow.metrics.matrix_names import MATRICES
@@ -157,6 +157,11 @@ def png_and_pdf(pngs):
 def run_dir_template(wildcards):
     """RUN_DIR with {op} and {seed} left in, for scripts/train.py's --out-template."""
     return RUN_DIR
+
+
+def figure_caption(wildcards):
+    """The catalogue's caption of the job's figure against step (its report caption)."""
+    return BY_NAME[wildcards.figure].caption
 
 
 def metric_options(wildcards):

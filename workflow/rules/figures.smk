@@ -52,6 +52,8 @@ rule metric_figure:
         figure("results/{op}/figures/{figure}", "metric_figure", names=("png", "pdf")),
     wildcard_constraints:
         figure="|".join(AGAINST_STEP),
+    params:
+        caption=figure_caption,
     log:
         "results/logs/figures/{figure}/{op}.log",
     threads: 1
