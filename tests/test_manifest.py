@@ -1,0 +1,78 @@
+"""A training's identity (issue 26): checkpoints name their training, and checkpoints of two
+trainings never mix."""
+
+import json
+import subprocess
+import sys
+from dataclasses import asdict, replace
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from grokflow.checkpoints import METADATA_KEY, CheckpointInfo, read_info, save_checkpoint
+from grokflow.errors import GrokflowError
+from grokflow.manifest import training_id
+from grokflow.metrics.runner import load_stack
+from grokflow.model import ModelConfig
+from grokflow.schedule import checkpoint_name, checkpoint_steps
+from grokflow.settings import TrainingSettings, flags
+from grokflow.training import OptimConfig, Run, TrainingJob
+
+from conftest import REPO
+
+CFG = ModelConfig(p=11, n_layers=1, d_model=16, n_heads=2, d_mlp=32)
+
+
+def checkpoint(path, training=None, step=0):
+    save_checkpoint(path, {"W_E": torch.zeros(12, 16)}, CheckpointInfo("x+y", 0, step, 0.5, CFG, training))
+    return path
+
+
+def test_the_training_id_follows_what_decides_the_checkpoints():
+    settings = TrainingSettings()
+    assert training_id(replace(settings, save_every_s=1.0)) == training_id(settings)
+    for change in ({"steps": 10}, {"lr": 2e-3}, {"p": 11}, {"extra_steps": (7,)}):
+        assert training_id(replace(settings, **change)) != training_id(settings)
+
+
+def test_the_train_script_writes_the_training_id_of_its_settings(tmp_path):
+    settings = TrainingSettings(p=11, train_fraction=0.5, steps=3, n_layers=1, d_model=16, n_heads=2, d_mlp=32,
+                                per_decade=1, extra_steps=())
+    command = [sys.executable, str(REPO / "scripts/train.py"), "--ops", "x+y", *flags(settings).split(),
+               "--out-template", str(tmp_path / "{op}"), "--state", str(tmp_path / "state.pt")]
+    subprocess.run(command, check=True, capture_output=True)
+    assert read_info(tmp_path / "x+y/checkpoints" / checkpoint_name(3)).training == training_id(settings)
+
+
+def test_a_checkpoint_without_a_training_id_stays_readable(tmp_path):
+    fields = {"op": "x+y", "seed": 0, "step": 0, "train_fraction": 0.5, "model": asdict(CFG)}
+    save_file({"W_E": torch.zeros(12, 16)}, str(tmp_path / "old.safetensors"), {METADATA_KEY: json.dumps(fields)})
+    assert read_info(tmp_path / "old.safetensors") == CheckpointInfo("x+y", 0, 0, 0.5, CFG)
+
+
+def test_checkpoints_of_two_trainings_are_refused_in_one_line(tmp_path):
+    paths = [checkpoint(tmp_path / "a.safetensors", "aaaa"), checkpoint(tmp_path / "b.safetensors", "bbbb", 1)]
+    with pytest.raises(GrokflowError, match="different trainings"):
+        load_stack(paths, lambda model: ["W_E"])
+    command = [sys.executable, str(REPO / "scripts/metrics/effective_rank.py"), *map(str, paths),
+               "--output", str(tmp_path / "out.csv")]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 1 and not (tmp_path / "out.csv").exists()
+    assert [line for line in result.stderr.splitlines() if line.strip()] == [
+        f"error: {paths[1]} (training bbbb) and {paths[0]} (training aaaa) come from different trainings; "
+        "give the checkpoints of one training only"]
+
+
+def test_retraining_under_a_new_configuration_removes_the_old_checkpoints(tmp_path):
+    def train(steps):
+        schedule = checkpoint_steps(steps, 5)
+        TrainingJob([Run("x+y", 0, 0.5, CFG)], OptimConfig(), steps, schedule, [tmp_path], tmp_path / "state.pt",
+                    training=f"steps{steps}").run()
+        return schedule
+
+    train(30)
+    schedule = train(12)
+    checkpoints = sorted((tmp_path / "checkpoints").iterdir())
+    assert [path.name for path in checkpoints] == [checkpoint_name(step) for step in schedule]
+    assert {read_info(path).training for path in checkpoints} == {"steps12"}
