@@ -1,5 +1,5 @@
-"""A training's identity (issue 26): checkpoints name their training, and checkpoints of two
-trainings never mix."""
+"""A training's identity (issue 26): a training change replans the training whatever the target,
+and checkpoints of two trainings never mix."""
 
 import json
 import subprocess
@@ -12,16 +12,18 @@ from safetensors.torch import save_file
 
 from grokflow.checkpoints import METADATA_KEY, CheckpointInfo, read_info, save_checkpoint
 from grokflow.errors import GrokflowError
-from grokflow.manifest import training_id
+from grokflow.manifest import manifest_text, training_id
 from grokflow.metrics.runner import load_stack
 from grokflow.model import ModelConfig
 from grokflow.schedule import checkpoint_name, checkpoint_steps
 from grokflow.settings import TrainingSettings, flags
 from grokflow.training import OptimConfig, Run, TrainingJob
 
-from conftest import REPO
+from conftest import REPO, copy_workflow, planned_jobs, snakemake
 
 CFG = ModelConfig(p=11, n_layers=1, d_model=16, n_heads=2, d_mlp=32)
+ONE_RUN = ("--config", 'ops=["x+y"]', "seeds=[0]")  # the ci config cut to one op and one seed
+RETRAINING = {("training_manifest", "op=x+y"), ("train", "op=x+y")}
 
 
 def checkpoint(path, training=None, step=0):
@@ -29,11 +31,37 @@ def checkpoint(path, training=None, step=0):
     return path
 
 
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The ci config's x+y seed 0 trained by Snakemake, with its metric tables and summary."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("workflow"))
+    result = snakemake(workdir, "-c2", "results/grokking_summary.csv", *ONE_RUN, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return workdir
+
+
+@pytest.mark.parametrize("target", ["results/grokking_summary.csv", "results/x+y/metric.csv"])
+def test_a_training_change_replans_the_training_whatever_the_target(trained, target):
+    assert "Nothing to be done" in snakemake(trained, "-n", target, *ONE_RUN).stdout
+    changed = snakemake(trained, "-n", target, *ONE_RUN, "steps=30")
+    assert changed.returncode == 0, changed.stderr[-3000:]
+    assert RETRAINING | {("metric_table", "op=x+y")} <= set(planned_jobs(changed))
+    assert (("grokking_summary", "") in planned_jobs(changed)) == (target == "results/grokking_summary.csv")
+
+
+def test_the_checkpoints_name_the_training_of_the_manifest(trained):
+    manifest = json.loads((trained / "results/x+y/training.json").read_text())
+    assert manifest["settings"]["steps"] == 40
+    final = trained / "results/x+y/seed0/checkpoints" / checkpoint_name(40)
+    assert read_info(final).training == manifest["training"]
+
+
 def test_the_training_id_follows_what_decides_the_checkpoints():
     settings = TrainingSettings()
     assert training_id(replace(settings, save_every_s=1.0)) == training_id(settings)
     for change in ({"steps": 10}, {"lr": 2e-3}, {"p": 11}, {"extra_steps": (7,)}):
         assert training_id(replace(settings, **change)) != training_id(settings)
+    assert json.loads(manifest_text(settings))["training"] == training_id(settings)
 
 
 def test_the_train_script_writes_the_training_id_of_its_settings(tmp_path):

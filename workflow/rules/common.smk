@@ -26,6 +26,7 @@ SEEDS = config["seeds"]
 SCHEDULE = schedule(config)
 RUN_DIR = "results/{op}/seed{seed}"
 CHECKPOINTS = [f"{RUN_DIR}/checkpoints/{checkpoint_name(step)}" for step in SCHEDULE]
+TRAINING_MANIFEST = "results/{op}/training.json"  # the training configuration of an op's runs
 ENV = "../../envs/grokflow.yaml"
 SPECTRUM_STEPS = [step for step in SCHEDULE if step in config["checkpoints"]["extra_steps"]]
 # Metrics computed at every checkpoint by one script each: scripts/metrics/{metric}.py.
@@ -51,7 +52,8 @@ METRIC_SETTINGS = {metric: GroupSettings for metric in GROUP_AWARE_METRICS} | {
 }
 GROUP_OPTION = flags(GroupSettings.from_config(config))
 METRIC_OPTIONS = {metric: flags(settings.from_config(config)) for metric, settings in METRIC_SETTINGS.items()}
-TRAINING_FLAGS = flags(TrainingSettings.from_config(config))
+TRAINING = TrainingSettings.from_config(config)
+TRAINING_FLAGS = flags(TRAINING)
 # Figures of one table against step with accuracy: scripts/plots/{name}.py and its table flag.
 TABLE_FLAGS = {
     "qk_circuit_diagonal": "--diagonal",
