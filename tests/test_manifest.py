@@ -1,7 +1,9 @@
 """A training's identity (issue 26): a training change replans the training whatever the target,
-and checkpoints of two trainings never mix."""
+a broken checkpoint stops Snakemake in one line before any job, and checkpoints of two trainings
+never mix."""
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import asdict, replace
@@ -12,7 +14,7 @@ from safetensors.torch import save_file
 
 from grokflow.checkpoints import METADATA_KEY, CheckpointInfo, read_info, save_checkpoint
 from grokflow.errors import GrokflowError
-from grokflow.manifest import manifest_text, training_id
+from grokflow.manifest import checkpoint_problem, manifest_text, training_id
 from grokflow.metrics.runner import load_stack
 from grokflow.model import ModelConfig
 from grokflow.schedule import checkpoint_name, checkpoint_steps
@@ -54,6 +56,43 @@ def test_the_checkpoints_name_the_training_of_the_manifest(trained):
     assert manifest["settings"]["steps"] == 40
     final = trained / "results/x+y/seed0/checkpoints" / checkpoint_name(40)
     assert read_info(final).training == manifest["training"]
+
+
+def test_a_truncated_checkpoint_stops_snakemake_in_one_line_before_any_job(trained):
+    broken = trained / "results/x+y/seed0/checkpoints" / checkpoint_name(10)
+    good = broken.read_bytes()
+    table = trained / "results/x+y/metric.csv"
+    before = table.stat().st_mtime_ns
+    try:
+        broken.write_bytes(good[: len(good) // 2])
+        result = snakemake(trained, "-c1", "results/x+y/gini_ipr.csv", *ONE_RUN)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        retrain = "--forcerun results/x+y/training.json"
+        # After the DAG's job counts, one line and no job started.
+        assert result.returncode != 0 and "Traceback" not in result.stderr
+        assert lines[-1] == (f"error: results/x+y/seed0/checkpoints/{broken.name} is truncated "
+                             f"({len(good) // 2} of {len(good)} bytes); retrain x+y by adding {retrain} "
+                             "to the snakemake command")
+        assert not re.search(r"^(local)?rule ", result.stderr, flags=re.M)
+        assert table.stat().st_mtime_ns == before and not (trained / "results/x+y/gini_ipr.csv").exists()
+        forced = snakemake(trained, "-n", "results/x+y/gini_ipr.csv", *ONE_RUN, *retrain.split())
+        assert forced.returncode == 0, forced.stderr[-3000:]
+        assert RETRAINING | {("checkpoint_metric", "op=x+y, metric=gini_ipr")} <= set(planned_jobs(forced))
+    finally:
+        broken.write_bytes(good)
+
+
+def test_checkpoint_problem_reads_only_the_header(tmp_path):
+    good = checkpoint(tmp_path / "good.safetensors").read_bytes()
+    cases = {b"": "is truncated (0 bytes)", good[:4]: "is truncated (4 bytes)",
+             good[:20]: "is truncated (20 bytes, shorter than its header)",
+             good[:-1]: f"is truncated ({len(good) - 1} of {len(good)} bytes)",
+             good + b"x": "is corrupt (1 bytes more than its header describes)",
+             len(b"[1]").to_bytes(8, "little") + b"[1]": "is not a safetensors file (unreadable header)"}
+    assert checkpoint_problem(tmp_path / "good.safetensors") is None
+    for content, problem in cases.items():
+        (tmp_path / "bad.safetensors").write_bytes(content)
+        assert checkpoint_problem(tmp_path / "bad.safetensors") == problem
 
 
 def test_the_training_id_follows_what_decides_the_checkpoints():

@@ -4,6 +4,7 @@ The training manifest (`results/{op}/training.json`, written by the workflow's `
 rule) holds the training configuration; the training job reads it, so that a change of the
 configuration retrains the op whatever the target. Every checkpoint's metadata names its
 training by `training_id`, so that checkpoints of two trainings are never measured as one.
+`checkpoint_problem` finds a truncated or corrupt checkpoint from its header alone.
 
 No torch import: the Snakefile imports this module when it is parsed.
 """
@@ -11,8 +12,12 @@ No torch import: the Snakefile imports this module when it is parsed.
 from dataclasses import asdict
 import hashlib
 import json
+import os
+import struct
 
 from .settings import TrainingSettings
+
+HEADER_LENGTH_BYTES = 8  # safetensors: a little-endian u64 header length, the JSON header, the data
 
 
 def training_identity(settings: TrainingSettings) -> dict:
@@ -41,3 +46,36 @@ def write_manifest(path, text: str) -> None:
 
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def checkpoint_problem(path) -> str | None:
+    """What is wrong with a checkpoint file, read from its header (a few kB), or None: the header
+    must parse and the file must be as long as the header's byte ranges of the tensors say."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as file:
+        prefix = file.read(HEADER_LENGTH_BYTES)
+        if len(prefix) < HEADER_LENGTH_BYTES:
+            return f"is truncated ({size} bytes)"
+        (header_length,) = struct.unpack("<Q", prefix)
+        if HEADER_LENGTH_BYTES + header_length > size:
+            return f"is truncated ({size} bytes, shorter than its header)"
+        try:
+            header = json.loads(file.read(header_length))
+            data_end = max((entry["data_offsets"][1] for name, entry in header.items() if name != "__metadata__"),
+                           default=0)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return "is not a safetensors file (unreadable header)"
+    expected = HEADER_LENGTH_BYTES + header_length + data_end
+    if size < expected:
+        return f"is truncated ({size} of {expected} bytes)"
+    if size > expected:
+        return f"is corrupt ({size - expected} bytes more than its header describes)"
+    return None
+
+
+def first_broken_checkpoint(paths) -> tuple[str, str] | None:
+    """The first existing file of `paths` that is no sound checkpoint, and its problem."""
+    for path in paths:
+        if os.path.exists(path) and (problem := checkpoint_problem(path)):
+            return str(path), problem
+    return None

@@ -1,5 +1,6 @@
 # Included first by the Snakefile: config validation, the checkpoint schedule, paths, input
-# functions and the figures' report entries. Parsing imports no torch (tests/test_snakefile.py).
+# functions, the figures' report entries and the check of the checkpoints before a run. Parsing
+# imports no torch (tests/test_snakefile.py).
 from dataclasses import replace
 import math
 import os
@@ -9,6 +10,7 @@ import sys
 
 from grokflow.config import ConfigError, schedule, validate_config
 from grokflow.import_graph import library_files
+from grokflow.manifest import first_broken_checkpoint
 from grokflow.metrics.matrix_names import MATRICES
 from grokflow.schedule import checkpoint_name
 from grokflow.settings import (FourierBasisSettings, GroupRepresentationSettings, GroupSettings, TrainingSettings,
@@ -227,3 +229,30 @@ def connectivity_runs(wildcards):
 def phase_fraction_flags(wildcards):
     """The low-rank decay phase diagram's options for the job's one train fraction."""
     return flags(replace(LRD_PHASE, fractions=(float(wildcards.fraction),)))
+
+
+def forced_trainings():
+    """The ops whose training the command forces to rerun: every op where it forces everything,
+    a training rule, or (on the GPU engine, one job for every op) any manifest; else the ops whose
+    manifest it forces."""
+    forced = set(workflow.dag_settings.forcerun)
+    if workflow.dag_settings.forceall or forced & {"training_manifest", "train", "train_stack"}:
+        return set(OPS)
+    ops = {op for op in OPS if TRAINING_MANIFEST.format(op=op) in forced}
+    return set(OPS) if ops and config["train"]["device"] != "cpu" else ops
+
+
+def check_checkpoints():
+    """Stop in one line at a truncated or corrupt checkpoint of the config's runs, naming it and
+    the option that retrains it, before any job that reads it deletes its outputs and then fails
+    (the Snakefile's onstart: after the DAG is built, before the first job). Ops whose training
+    the command forces are skipped, and so are the jobs that a cluster runs."""
+    if not workflow.is_main_process:
+        return
+    retrained = forced_trainings()
+    for op in (op for op in OPS if op not in retrained):
+        broken = first_broken_checkpoint(path.format(op=op, seed=seed) for seed in SEEDS for path in CHECKPOINTS)
+        if broken:
+            path, problem = broken
+            retrain = f"--forcerun {shlex.quote(TRAINING_MANIFEST.format(op=op))}"  # reruns the manifest's dependants
+            sys.exit(f"error: {path} {problem}; retrain {op} by adding {retrain} to the snakemake command")
