@@ -118,14 +118,19 @@ def test_a_checkpoint_without_a_training_id_stays_readable(tmp_path):
     assert read_info(tmp_path / "old.safetensors") == CheckpointInfo("x+y", 0, 0, 0.5, CFG)
 
 
-def test_checkpoints_of_two_trainings_are_refused_in_one_line(tmp_path):
+@pytest.mark.parametrize("script, outputs", [
+    ("metrics/effective_rank.py", ["--output"]),
+    ("slt/llc_over_training.py", ["--llc-output", "--flatness-output"]),
+])
+def test_checkpoints_of_two_trainings_are_refused_in_one_line(tmp_path, script, outputs):
     paths = [checkpoint(tmp_path / "a.safetensors", "aaaa"), checkpoint(tmp_path / "b.safetensors", "bbbb", 1)]
     with pytest.raises(GrokflowError, match="different trainings"):
         load_stack(paths, lambda model: ["W_E"])
-    command = [sys.executable, str(REPO / "scripts/metrics/effective_rank.py"), *map(str, paths),
-               "--output", str(tmp_path / "out.csv")]
+    files = [tmp_path / f"out{index}.csv" for index in range(len(outputs))]
+    command = [sys.executable, str(REPO / "scripts" / script), *map(str, paths),
+               *(str(item) for option, file in zip(outputs, files) for item in (option, file))]
     result = subprocess.run(command, capture_output=True, text=True)
-    assert result.returncode == 1 and not (tmp_path / "out.csv").exists()
+    assert result.returncode == 1 and not any(file.exists() for file in files)
     assert [line for line in result.stderr.splitlines() if line.strip()] == [
         f"error: {paths[1]} (training bbbb) and {paths[0]} (training aaaa) come from different trainings; "
         "give the checkpoints of one training only"]
