@@ -278,8 +278,9 @@ class TrainingJob:
         self.state_path = Path(state_path)
         self.save_every_s = save_every_s
         self.rows: list[dict] = []
-        self.spec = repr((runs, optim, total_steps, sorted(self.schedule), tf32))
         self.training = training
+        # The training id too: a state whose staged checkpoints lack it (or name another) is not resumed.
+        self.spec = repr((runs, optim, total_steps, sorted(self.schedule), tf32, training))
         self.writer = ThreadPoolExecutor(max_workers=1)
         self.pending: list[Future] = []
 
