@@ -31,6 +31,11 @@ include: "workflow/rules/slt.smk"
 include: "workflow/rules/lowrank_decay.smk"
 
 
+# A broken checkpoint is reported in one line before any job that reads it runs (common.smk).
+onstart:
+    check_checkpoints()
+
+
 # `snakemake --report report.zip`: every figure (PNG), captioned, grouped by study and op (common.smk's figure()).
 report: "workflow/report/workflow.rst"
 

@@ -8,11 +8,13 @@ from --state when started again with the same flags.
 """
 
 import argparse
+from dataclasses import fields
 
 import torch
 
 from grokflow.arguments import torch_device
 from grokflow.data import OPS
+from grokflow.manifest import training_id
 from grokflow.model import ModelConfig
 from grokflow.schedule import checkpoint_steps
 from grokflow.settings import TrainingSettings
@@ -65,9 +67,10 @@ def main(argv=None) -> None:
     out_dirs = [args.out_template.format(op=op, seed=seed) for op, seed in pairs]
     optim = OptimConfig(lr=args.lr, betas=tuple(args.betas), weight_decay=args.weight_decay)
     schedule = checkpoint_steps(args.steps, args.per_decade, args.extra_steps)
+    settings = TrainingSettings(**{field.name: getattr(args, field.name) for field in fields(TrainingSettings)})
     job = TrainingJob(runs, optim, args.steps, schedule, out_dirs, state_path=args.state,
                       save_every_s=args.save_every_s, device=args.device, tf32=args.tf32,
-                      compiled=args.compile)
+                      compiled=args.compile, training=training_id(settings))
     job.run()
 
 

@@ -44,7 +44,7 @@ def finished(workdir):
 
 def test_single_target_builds_only_its_inputs(finished):
     assert finished == [("checkpoint_metric", "op=x-y, metric=effective_rank"),
-                        ("train", "op=x-y")]
+                        ("train", "op=x-y"), ("training_manifest", "op=x-y")]
 
 
 def test_every_checkpoint_exists_and_loads(workdir, ci_config, finished):

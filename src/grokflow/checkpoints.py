@@ -1,7 +1,8 @@
 """Checkpoints: the model's tensors in safetensors, with the facts needed to rebuild it.
 
 The metadata holds the model config, op, seed, step and train fraction (JSON under one key), so
-that a checkpoint alone rebuilds the model and its data split.
+that a checkpoint alone rebuilds the model and its data split, and the id of the training that
+wrote it (grokflow.manifest.training_id; None in checkpoints written before it was recorded).
 """
 
 from dataclasses import asdict, dataclass
@@ -21,13 +22,14 @@ METADATA_KEY = "grokflow"
 
 @dataclass(frozen=True)
 class CheckpointInfo:
-    """What a checkpoint is: which run, which step, which model."""
+    """What a checkpoint is: which run, which step, which model, which training."""
 
     op: str
     seed: int
     step: int
     train_fraction: float
     model: ModelConfig
+    training: str | None = None
 
     def to_metadata(self) -> dict[str, str]:
         """One key holding sorted JSON: safetensors writes a metadata dict in hash order, which
@@ -64,6 +66,16 @@ def read_info(path) -> CheckpointInfo:
     if not meta or METADATA_KEY not in meta:
         raise InvalidCheckpoint(f"{path} is not a grokflow checkpoint (no grokflow metadata)")
     return CheckpointInfo.from_metadata(meta)
+
+
+def require_one_training(paths, infos: list[CheckpointInfo]) -> None:
+    """A GrokflowError naming two of the checkpoints when they come from different trainings (an
+    earlier configuration's files left beside the current ones), which one table must not mix."""
+    first = infos[0]
+    for path, info in zip(paths, infos):
+        if info.training != first.training:
+            raise GrokflowError(f"{path} (training {info.training}) and {paths[0]} (training {first.training}) "
+                                "come from different trainings; give the checkpoints of one training only")
 
 
 def load_checkpoint(path) -> tuple[dict[str, torch.Tensor], CheckpointInfo]:

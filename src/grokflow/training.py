@@ -263,11 +263,13 @@ class TrainingJob:
     atomically to `state_path`. A rerun resumes from that state, so it produces bitwise the same
     files as an uninterrupted run. `tf32` lets CUDA matmuls use TensorFloat-32 (part of the
     job's identity, so a state is never resumed at another precision); `compiled` runs the
-    forward and backward pass through torch.compile (same numbers to float rounding).
+    forward and backward pass through torch.compile (same numbers to float rounding). `training`
+    (grokflow.manifest.training_id) goes into every checkpoint's metadata; publishing removes the
+    checkpoints of an earlier training that are not on this job's schedule.
     """
 
     def __init__(self, runs, optim, total_steps, schedule, out_dirs, state_path, save_every_s=60.0,
-                 device="cpu", tf32=False, compiled=False):
+                 device="cpu", tf32=False, compiled=False, training=None):
         torch.backends.cuda.matmul.allow_tf32 = tf32
         self.trainer = StackTrainer(runs, optim, device, compiled=compiled)
         self.total_steps = total_steps
@@ -276,7 +278,9 @@ class TrainingJob:
         self.state_path = Path(state_path)
         self.save_every_s = save_every_s
         self.rows: list[dict] = []
-        self.spec = repr((runs, optim, total_steps, sorted(self.schedule), tf32))
+        self.training = training
+        # The training id too: a state whose staged checkpoints lack it (or name another) is not resumed.
+        self.spec = repr((runs, optim, total_steps, sorted(self.schedule), tf32, training))
         self.writer = ThreadPoolExecutor(max_workers=1)
         self.pending: list[Future] = []
 
@@ -313,7 +317,7 @@ class TrainingJob:
         metrics = {name: values.tolist() for name, values in self.trainer.evaluate().items()}
         self.check_finite(metrics["train_loss"])
         for index, run in enumerate(self.trainer.runs):
-            info = CheckpointInfo(run.op, run.seed, step, run.train_fraction, run.model)
+            info = CheckpointInfo(run.op, run.seed, step, run.train_fraction, run.model, self.training)
             tensors = self.trainer.model_tensors(index)
             self.pending.append(self.writer.submit(save_checkpoint, self.partial_path(index, step), tensors, info))
             row = {"index": index, "seed": run.seed, "step": step}
@@ -363,8 +367,11 @@ class TrainingJob:
         files again.
         """
         frame = pd.DataFrame(self.rows)
+        names = {checkpoint_name(step) for step in self.schedule}
         for index, out in enumerate(self.out_dirs):
             (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+            for orphan in (path for path in (out / "checkpoints").glob("step*.safetensors") if path.name not in names):
+                orphan.unlink()  # an earlier training's, which a glob over the folder would mix with these
             for step in sorted(self.schedule):
                 target = out / "checkpoints" / checkpoint_name(step)
                 target.unlink(missing_ok=True)

@@ -1,5 +1,6 @@
 # Included first by the Snakefile: config validation, the checkpoint schedule, paths, input
-# functions and the figures' report entries. Parsing imports no torch (tests/test_snakefile.py).
+# functions, the figures' report entries and the check of the checkpoints before a run. Parsing
+# imports no torch (tests/test_snakefile.py).
 from dataclasses import replace
 import math
 import os
@@ -10,6 +11,7 @@ import sys
 from grokflow.catalogue import BY_NAME, METRICS, SUMMARY_TABLES, against_step, every_checkpoint
 from grokflow.config import ConfigError, schedule, validate_config
 from grokflow.import_graph import library_files
+from grokflow.manifest import first_broken_checkpoint
 from grokflow.metrics.matrix_names import MATRICES
 from grokflow.schedule import checkpoint_name
 from grokflow.settings import TrainingSettings, flags
@@ -26,17 +28,18 @@ SEEDS = config["seeds"]
 SCHEDULE = schedule(config)
 RUN_DIR = "results/{op}/seed{seed}"
 CHECKPOINTS = [f"{RUN_DIR}/checkpoints/{checkpoint_name(step)}" for step in SCHEDULE]
+TRAINING_MANIFEST = "results/{op}/training.json"  # the training configuration of an op's runs
 ENV = "../../envs/grokflow.yaml"
 SPECTRUM_STEPS = [step for step in SCHEDULE if step in config["checkpoints"]["extra_steps"]]
 # The op metrics, from the catalogue (grokflow.catalogue): those computed at every checkpoint by
 # the generic rule, each metric's options from the config, the tables drawn against step with
-# accuracy (scripts/plots/{name}.py), the tables the op summary
-# reads, and every CSV of an op.
+# accuracy (scripts/plots/{name}.py), the tables the op summary reads, and every CSV of an op.
 CHECKPOINT_METRICS = every_checkpoint()
 METRIC_OPTIONS = {
     metric.name: flags(metric.settings.from_config(config)) for metric in METRICS if metric.settings is not None
 }
-TRAINING_FLAGS = flags(TrainingSettings.from_config(config))
+TRAINING = TrainingSettings.from_config(config)
+TRAINING_FLAGS = flags(TRAINING)
 AGAINST_STEP = against_step()
 OP_TABLES = ["metric", *(metric.name for metric in METRICS)]
 
@@ -202,3 +205,30 @@ def table_connectivity_runs(wildcards):
 def phase_fraction_flags(wildcards):
     """The low-rank decay phase diagram's options for the job's one train fraction."""
     return flags(replace(LRD_PHASE, fractions=(float(wildcards.fraction),)))
+
+
+def forced_trainings():
+    """The ops whose training the command forces to rerun: every op where it forces everything,
+    a training rule, or (on the GPU engine, one job for every op) any manifest; else the ops whose
+    manifest it forces."""
+    forced = set(workflow.dag_settings.forcerun)
+    if workflow.dag_settings.forceall or forced & {"training_manifest", "train", "train_stack"}:
+        return set(OPS)
+    ops = {op for op in OPS if TRAINING_MANIFEST.format(op=op) in forced}
+    return set(OPS) if ops and config["train"]["device"] != "cpu" else ops
+
+
+def check_checkpoints():
+    """Stop in one line at a truncated or corrupt checkpoint of the config's runs, naming it and
+    the option that retrains it, before any job that reads it deletes its outputs and then fails
+    (the Snakefile's onstart: after the DAG is built, before the first job). Ops whose training
+    the command forces are skipped, and so are the jobs that a cluster runs."""
+    if not workflow.is_main_process:
+        return
+    retrained = forced_trainings()
+    for op in (op for op in OPS if op not in retrained):
+        broken = first_broken_checkpoint(path.format(op=op, seed=seed) for seed in SEEDS for path in CHECKPOINTS)
+        if broken:
+            path, problem = broken
+            retrain = f"--forcerun {shlex.quote(TRAINING_MANIFEST.format(op=op))}"  # reruns the manifest's dependants
+            sys.exit(f"error: {path} {problem}; retrain {op} by adding {retrain} to the snakemake command")

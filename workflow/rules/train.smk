@@ -1,4 +1,22 @@
+from grokflow.manifest import manifest_text, write_manifest
 from grokflow.settings import GpuEngineSettings
+
+
+rule training_manifest:
+    """The training configuration of an op, which its training job reads. Snakemake reruns this job
+    when the configuration changes (its params), and with it the training and everything that reads
+    it, whatever the target: a training job is not otherwise replanned for a target that needs only
+    outputs of it that exist (a metric.csv), since its new checkpoints have no metadata to compare."""
+    output:
+        TRAINING_MANIFEST,
+    params:
+        manifest=manifest_text(TRAINING),
+    log:
+        "results/logs/training_manifest/{op}.log",
+    localrule: True
+    run:
+        write_manifest(output[0], params.manifest)
+        Path(log[0]).write_text(f"wrote {output[0]}\n")
 
 
 if config["train"]["device"] == "cpu":
@@ -10,6 +28,7 @@ if config["train"]["device"] == "cpu":
         not delete it)."""
         input:
             unpack(script_with_library("scripts/train.py")),
+            manifest=TRAINING_MANIFEST,
         output:
             checkpoints=expand(CHECKPOINTS, seed=SEEDS, allow_missing=True),
             metrics=expand(f"{RUN_DIR}/metric.csv", seed=SEEDS, allow_missing=True),
@@ -37,6 +56,7 @@ else:
         engine); the same outputs as the per-run `train` rule. Resumes from results/train_state.pt."""
         input:
             unpack(script_with_library("scripts/train.py")),
+            manifests=expand(TRAINING_MANIFEST, op=OPS),
         output:
             checkpoints=expand(CHECKPOINTS, op=OPS, seed=SEEDS),
             metrics=expand(f"{RUN_DIR}/metric.csv", op=OPS, seed=SEEDS),

@@ -15,7 +15,7 @@ from safetensors import safe_open
 import torch
 from tqdm import tqdm
 
-from ..checkpoints import CheckpointInfo, read_info
+from ..checkpoints import CheckpointInfo, read_info, require_one_training
 from ..model import ModelConfig
 from ..errors import GrokflowError, run_main
 from ..io import write_csv
@@ -27,8 +27,10 @@ TensorNames = Callable[[ModelConfig], Sequence[str]]
 
 
 def load_stack(paths: Sequence, names: TensorNames) -> tuple[dict[str, torch.Tensor], list[CheckpointInfo]]:
-    """The tensors names(model) of every checkpoint in `paths`, stacked along a new first axis."""
+    """The tensors names(model) of every checkpoint in `paths` (all of one training), stacked along
+    a new first axis."""
     infos = [read_info(path) for path in paths]
+    require_one_training(paths, infos)
     if len({info.model for info in infos}) > 1:
         raise GrokflowError("the checkpoints given to one metric must share one model config")
     names = names(infos[0].model)
@@ -43,7 +45,8 @@ def load_stack(paths: Sequence, names: TensorNames) -> tuple[dict[str, torch.Ten
 def checkpoint_table(paths: Sequence, measure: Measure, names: TensorNames, args=None,
                      chunk: int = CHUNK, group_aware: bool = False) -> pd.DataFrame:
     """measure() over every checkpoint, `chunk` at a time, as one frame sorted by (seed, step);
-    with `group_aware`, a `group` column after them."""
+    with `group_aware`, a `group` column after them. Checkpoints of different trainings are refused."""
+    require_one_training(paths, [read_info(path) for path in paths])
     rows = []
     chunks = [paths[start : start + chunk] for start in range(0, len(paths), chunk)]
     with tqdm(total=len(paths), desc="checkpoints", unit="ckpt", mininterval=2.0) as bar:

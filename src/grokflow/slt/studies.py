@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..checkpoints import read_info, require_one_training
 from ..data import all_pairs
 from ..errors import GrokflowError
 from .engine import ChainRun, ChainSettings, Points, run_chains
@@ -122,7 +123,9 @@ def trace_table(method: str, run: ChainRun, nbeta: float, burnin: int) -> dict:
 def checkpoint_points(paths: Sequence, nbetas: Sequence[float], epsilon: float, setup: Chains,
                       device) -> tuple[Points, list, pd.DataFrame]:
     """One point per (checkpoint, nβ) pair, checkpoint-major, each with its run's training set and
-    reference point; the checkpoints' infos and reference columns."""
+    reference point; the checkpoints' infos and reference columns. Checkpoints of different
+    trainings are refused before any is loaded."""
+    require_one_training(paths, [read_info(path) for path in paths])
     weights, data, infos, references = [], [], [], []
     for path in paths:
         tensors, info, train, reference = reference_run(path, setup, device)
