@@ -13,7 +13,7 @@ from conftest import REPO, copy_workflow, planned_jobs, snakemake
 
 TOY_SCRIPT = '''"""Frobenius norm of W_E at every checkpoint. Output columns: seed, step, norm."""
 
-from grokflow.metrics.runner import metric_main
+from grokflow.metric_runner import metric_main
 
 
 def norm_rows(stacked, infos, args):

@@ -15,7 +15,7 @@ from safetensors.torch import save_file
 from grokflow.checkpoints import METADATA_KEY, CheckpointInfo, read_info, save_checkpoint
 from grokflow.errors import GrokflowError
 from grokflow.manifest import checkpoint_problem, manifest_text, training_id
-from grokflow.metrics.runner import load_stack
+from grokflow.metric_runner import load_stack
 from grokflow.model import ModelConfig
 from grokflow.schedule import checkpoint_name, checkpoint_steps
 from grokflow.settings import TrainingSettings, flags

@@ -15,7 +15,7 @@ from grokflow.errors import GrokflowError
 from grokflow.metrics.groups import number_group
 from grokflow.metrics.progress_measures import (answer_index, group_inputs, key_directions, progress_losses,
                                                 progress_rows, train_mask)
-from grokflow.metrics.runner import load_stack
+from grokflow.metric_runner import load_stack
 from grokflow.metrics.model_access import parameter_names
 from grokflow.model import GrokTransformer, ModelConfig
 

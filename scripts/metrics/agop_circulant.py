@@ -22,7 +22,7 @@ from grokflow.io import write_csv
 from grokflow.metrics.agop import agop_rows
 from grokflow.metrics.groups import add_group_argument
 from grokflow.metrics.model_access import parameter_names
-from grokflow.metrics.runner import CHUNK, checkpoint_table
+from grokflow.metric_runner import CHUNK, checkpoint_table
 from grokflow.settings import AgopSettings
 
 KEYS = ["seed", "step"]

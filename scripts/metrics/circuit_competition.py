@@ -11,7 +11,7 @@ memo_share, neither_share, fourier_baseline, memo_baseline.
 from grokflow.arguments import positive_int
 from grokflow.metrics.circuit_competition import MEMO_RANK, MEMO_SAMPLES, competition_rows
 from grokflow.metrics.model_access import parameter_names
-from grokflow.metrics.runner import metric_main
+from grokflow.metric_runner import metric_main
 
 
 def add_arguments(parser) -> None:

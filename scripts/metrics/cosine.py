@@ -8,7 +8,7 @@ Output columns: seed, step, group (additive | multiplicative), cosine.
 
 from grokflow.metrics.fourier import embedding_only
 from grokflow.metrics.embedding_geometry import cosine_rows
-from grokflow.metrics.runner import metric_main
+from grokflow.metric_runner import metric_main
 
 if __name__ == "__main__":
     metric_main(__doc__, cosine_rows, embedding_only, group_aware=True)

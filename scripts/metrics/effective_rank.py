@@ -5,7 +5,7 @@ Output columns: seed, step, layer (−1 for W_E, W_pos, W_U), matrix, spectral_e
 """
 
 from grokflow.metrics.effective_rank import effective_rank_rows, tensor_names
-from grokflow.metrics.runner import metric_main
+from grokflow.metric_runner import metric_main
 
 if __name__ == "__main__":
     metric_main(__doc__, effective_rank_rows, tensor_names)

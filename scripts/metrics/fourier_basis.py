@@ -13,7 +13,7 @@ import argparse
 
 from grokflow.metrics.fourier_basis import TOP_K, fourier_basis_rows, tensor_names
 from grokflow.arguments import positive_int
-from grokflow.metrics.runner import metric_main
+from grokflow.metric_runner import metric_main
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,7 +11,7 @@ flattened), gini, ipr.
 
 from grokflow.metrics.fourier import embedding_only
 from grokflow.metrics.gini_ipr import gini_ipr_rows
-from grokflow.metrics.runner import metric_main
+from grokflow.metric_runner import metric_main
 
 if __name__ == "__main__":
     metric_main(__doc__, gini_ipr_rows, embedding_only, group_aware=True)

@@ -23,7 +23,7 @@ heldout_residual, orth_defect (δ_orth).
 
 from grokflow.metrics.fourier import embedding_only
 from grokflow.metrics.group_representation import add_arguments, group_representation_rows
-from grokflow.metrics.runner import metric_main
+from grokflow.metric_runner import metric_main
 
 if __name__ == "__main__":
     metric_main(__doc__, group_representation_rows, embedding_only, add_arguments, group_aware=True)

@@ -20,7 +20,7 @@ Output columns: seed, step, matrix (W_E | W_U | W_QK), layer (−1 for W_E, W_U)
 """
 
 from grokflow.metrics.intrinsic_dimension import intrinsic_dimension_rows, tensor_names
-from grokflow.metrics.runner import metric_main
+from grokflow.metric_runner import metric_main
 
 if __name__ == "__main__":
     metric_main(__doc__, intrinsic_dimension_rows, tensor_names)

@@ -12,7 +12,7 @@ over columns), r2, slope (NaN on the mean row).
 
 from grokflow.metrics.fourier import embedding_only
 from grokflow.metrics.phase_coherence import phase_coherence_rows
-from grokflow.metrics.runner import metric_main
+from grokflow.metric_runner import metric_main
 
 if __name__ == "__main__":
     metric_main(__doc__, phase_coherence_rows, embedding_only, group_aware=True)

@@ -12,7 +12,7 @@ train_loss, test_loss, chance_loss, key_frequencies (space-separated).
 
 from grokflow.metrics.model_access import parameter_names
 from grokflow.metrics.progress_measures import progress_rows
-from grokflow.metrics.runner import metric_main
+from grokflow.metric_runner import metric_main
 
 
 def add_arguments(parser) -> None:

@@ -9,7 +9,7 @@ power_fraction (share of the total).
 
 from grokflow.metrics.fourier import embedding_only
 from grokflow.metrics.embedding_geometry import psd_rows
-from grokflow.metrics.runner import metric_main
+from grokflow.metric_runner import metric_main
 
 if __name__ == "__main__":
     metric_main(__doc__, psd_rows, embedding_only, group_aware=True)

@@ -9,7 +9,7 @@ Output columns: seed, step, group (additive | multiplicative), layer (0), head, 
 """
 
 from grokflow.metrics.qk_circuit import spectrum_rows, tensor_names
-from grokflow.metrics.runner import metric_main
+from grokflow.metric_runner import metric_main
 
 if __name__ == "__main__":
     metric_main(__doc__, spectrum_rows, tensor_names, group_aware=True)

@@ -8,7 +8,7 @@ random_baseline.
 """
 
 from grokflow.metrics.qk_circuit import diagonal_rows, tensor_names
-from grokflow.metrics.runner import metric_main
+from grokflow.metric_runner import metric_main
 
 if __name__ == "__main__":
     metric_main(__doc__, diagonal_rows, tensor_names, group_aware=True)

@@ -39,11 +39,8 @@ from .model import GrokTransformer, ModelConfig
 METRIC_COLUMNS = ["seed", "step", "train_loss", "train_acc", "test_loss", "test_acc"]
 WARMUP_STEPS = 3  # eager steps on a side stream before CUDA-graph capture, as torch.cuda.graph asks
 # Blocks of rows for the attention products' weight gradients (model.project), used on a GPU for
-# stacks of 2 to 4 models, where it pays: full-size models on an H200, compiled, TF32, ms per step
-# without → with (measured with separate Q, K, V products): 1.87 → 1.43 (2 models), 2.53 → 2.12 (4);
-# but 0.70 → 0.75 (1), 4.64 → 4.84 (12), 5.70 → 6.25 (16), whose weight gradients already fill
-# the GPU. With the single QKV product, 8 blocks instead of 16 at 4 models: 1.99 vs 1.96 ms.
-# On CPU it gains nothing.
+# stacks of 2 to 4 models, the sizes where one long weight-gradient sum per model leaves the GPU
+# idle (benchmarks/README.md has the measurements); larger stacks and the CPU gain nothing.
 GPU_ROW_CHUNKS = 16
 SPLIT_STACK_SIZES = range(2, 5)
 
@@ -136,8 +133,7 @@ class StackTrainer:
         self.runs = runs
         self.device = torch.device(device)
         row_chunks = GPU_ROW_CHUNKS if self.device.type == "cuda" and len(runs) in SPLIT_STACK_SIZES else 1
-        # token_tables: single-token work once per token (H200, compiled, TF32: 2.02 → 1.79 ms per
-        # step at 4 models, 4.36 → 3.83 at 12, 0.66 → 0.72 at 1; a CPU forward+backward 20% faster).
+        # token_tables: single-token work once per token (GrokTransformer.last_stream_from_tables).
         models = [GrokTransformer(run.model, seed=run.seed, row_chunks=row_chunks, token_tables=True).to(self.device)
                   for run in runs]
         self.params, self.buffers = stack_module_state(models)

@@ -24,7 +24,7 @@ from ..settings import KeyFrequencySettings
 from .fourier import number_embeddings
 from .fourier_basis import nonzero_frequency_power
 from .groups import DEFAULT_FOURIER_GROUP, chunk_group
-from .runner import load_stack
+from ..metric_runner import load_stack
 
 ENERGY_FRACTION = KeyFrequencySettings.energy_fraction
 TOLERANCE = 1e-12

@@ -15,11 +15,11 @@ from safetensors import safe_open
 import torch
 from tqdm import tqdm
 
-from ..checkpoints import CheckpointInfo, read_info, require_one_training
-from ..model import ModelConfig
-from ..errors import GrokflowError, run_main
-from ..io import write_csv
-from .groups import add_group_argument, chunk_group
+from .checkpoints import CheckpointInfo, read_info, require_one_training
+from .model import ModelConfig
+from .errors import GrokflowError, run_main
+from .io import write_csv
+from .metrics.groups import add_group_argument, chunk_group
 
 CHUNK = 64
 Measure = Callable[[dict[str, torch.Tensor], list[CheckpointInfo], argparse.Namespace], list[list[dict]]]
