@@ -12,17 +12,15 @@ gram_circulant_score, gram_circulant_deviation, agop_circulant_score, agop_circu
 (of the split's x block, repeated on its rows), train_loss, train_acc, test_loss, test_acc.
 """
 
-import argparse
-
 import pandas as pd
 
 from grokflow.arguments import positive_int
 from grokflow.errors import GrokflowError, run_main
 from grokflow.io import write_csv
+from grokflow.metric_runner import CHUNK, checkpoint_table, checkpoints_parser
 from grokflow.metrics.agop import agop_rows
 from grokflow.metrics.groups import add_group_argument
 from grokflow.metrics.model_access import parameter_names
-from grokflow.metric_runner import CHUNK, checkpoint_table
 from grokflow.settings import AgopSettings
 
 KEYS = ["seed", "step"]
@@ -42,9 +40,7 @@ def join_metrics(table: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("checkpoints", nargs="+", help="checkpoint files (any seeds, any steps)")
-    parser.add_argument("--output", "-o", required=True, help="CSV to write")
+    parser = checkpoints_parser(__doc__, "checkpoint files (any seeds, any steps)")
     parser.add_argument("--metrics", required=True, help="results/{op}/metric.csv to join on (seed, step)")
     parser.add_argument("--samples", type=positive_int, default=AgopSettings.samples,
                         help="per split, average over at most this many samples: a fixed random subset "

@@ -9,19 +9,15 @@ multiplicative), seed, rank (1 = strongest), frequency, power_fraction, cumulati
 row per key frequency of each seed.
 """
 
-import argparse
-
 from grokflow.errors import run_main
 from grokflow.io import write_csv
+from grokflow.metric_runner import checkpoints_parser
 from grokflow.metrics.groups import add_group_argument
 from grokflow.metrics.key_frequencies import ENERGY_FRACTION, key_frequencies
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("checkpoints", nargs="+", help="the final checkpoint of each seed")
-    parser.add_argument("--output", "-o", required=True, help="CSV to write")
+    parser = checkpoints_parser(__doc__, "the final checkpoint of each seed")
     parser.add_argument("--energy-fraction", type=float, default=ENERGY_FRACTION,
                         help=f"share of the power the key frequencies must reach (default {ENERGY_FRACTION})")
     add_group_argument(parser)

@@ -60,6 +60,14 @@ def checkpoint_table(paths: Sequence, measure: Measure, names: TensorNames, args
     return frame.sort_values(["seed", "step"], kind="stable", ignore_index=True)
 
 
+def checkpoints_parser(description: str, checkpoints: str) -> argparse.ArgumentParser:
+    """The command line every metric script starts from: checkpoint files in, --output CSV out."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoints", nargs="+", help=checkpoints)
+    parser.add_argument("--output", "-o", required=True, help="CSV to write")
+    return parser
+
+
 def metric_main(description: str, measure: Measure, names: TensorNames, add_arguments=None,
                 group_aware: bool = False) -> None:
     """The command line shared by the metric scripts: checkpoints in, one CSV out.
@@ -68,10 +76,7 @@ def metric_main(description: str, measure: Measure, names: TensorNames, add_argu
     A `group_aware` metric gets --fourier-group and the CSV's `group` column.
     """
     def main():
-        parser = argparse.ArgumentParser(description=description,
-                                         formatter_class=argparse.RawDescriptionHelpFormatter)
-        parser.add_argument("checkpoints", nargs="+", help="checkpoint files (any seeds, any steps)")
-        parser.add_argument("--output", "-o", required=True, help="CSV to write")
+        parser = checkpoints_parser(description, "checkpoint files (any seeds, any steps)")
         parser.add_argument("--chunk", type=int, default=CHUNK,
                             help=f"checkpoints measured in one batch (memory against speed; default {CHUNK})")
         if group_aware:
