@@ -3,8 +3,9 @@
 A metric is a function `measure(stacked, infos, args) -> list[list[dict]]` and a function
 `names(model_config)` of the tensors it reads: `stacked` maps each of those names to the tensors
 of a chunk of checkpoints stacked along a leading axis, so the linear algebra runs batched over
-checkpoints; measure returns, for each checkpoint of the chunk, its rows. The runner adds `seed` and `step` first, so that every metric CSV joins `metric.csv` on
-(seed, step), and writes the CSV atomically.
+checkpoints; measure returns, for each checkpoint of the chunk, its rows. The runner adds `seed`
+and `step` first, so that every metric CSV joins `metric.csv` on (seed, step), and writes the CSV
+atomically.
 """
 
 import argparse
@@ -26,10 +27,11 @@ Measure = Callable[[dict[str, torch.Tensor], list[CheckpointInfo], argparse.Name
 TensorNames = Callable[[ModelConfig], Sequence[str]]
 
 
-def load_stack(paths: Sequence, names: TensorNames) -> tuple[dict[str, torch.Tensor], list[CheckpointInfo]]:
+def load_stack(paths: Sequence, names: TensorNames,
+               infos: Sequence[CheckpointInfo] | None = None) -> tuple[dict[str, torch.Tensor], list[CheckpointInfo]]:
     """The tensors names(model) of every checkpoint in `paths` (all of one training), stacked along
-    a new first axis."""
-    infos = [read_info(path) for path in paths]
+    a new first axis; `infos`: their metadata when the caller has read it already."""
+    infos = [read_info(path) for path in paths] if infos is None else list(infos)
     require_one_training(paths, infos)
     if len({info.model for info in infos}) > 1:
         raise GrokflowError("the checkpoints given to one metric must share one model config")
@@ -46,16 +48,16 @@ def checkpoint_table(paths: Sequence, measure: Measure, names: TensorNames, args
                      chunk: int = CHUNK, group_aware: bool = False) -> pd.DataFrame:
     """measure() over every checkpoint, `chunk` at a time, as one frame sorted by (seed, step);
     with `group_aware`, a `group` column after them. Checkpoints of different trainings are refused."""
-    require_one_training(paths, [read_info(path) for path in paths])
+    every_info = [read_info(path) for path in paths]
+    require_one_training(paths, every_info)
     rows = []
-    chunks = [paths[start : start + chunk] for start in range(0, len(paths), chunk)]
     with tqdm(total=len(paths), desc="checkpoints", unit="ckpt", mininterval=2.0) as bar:
-        for chunk in chunks:
-            stacked, infos = load_stack(chunk, names)
+        for start in range(0, len(paths), chunk):
+            stacked, infos = load_stack(paths[start : start + chunk], names, every_info[start : start + chunk])
             group = {"group": chunk_group(infos, args).name} if group_aware else {}
             for info, checkpoint_rows in zip(infos, measure(stacked, infos, args), strict=True):
                 rows.extend({"seed": info.seed, "step": info.step} | group | row for row in checkpoint_rows)
-            bar.update(len(chunk))
+            bar.update(len(infos))
     frame = pd.DataFrame(rows)
     return frame.sort_values(["seed", "step"], kind="stable", ignore_index=True)
 
