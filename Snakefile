@@ -1,6 +1,7 @@
 # grokflow: train small transformers on modular arithmetic, watch them grok, measure why.
-# Targets: all (= all_csvs + all_figures), all_csvs, all_figures, lora, table_connectivity, slt,
-# lowrank_decay. See README.md. Runs from any working directory: snakemake -s REPO/Snakefile -d DIR.
+# Targets: all (= all_csvs + all_figures + summaries), all_csvs, all_figures, op_studies (every
+# op's tables, figures and summaries and the SLT study: all but the companion studies), lora,
+# table_connectivity, slt, lowrank_decay. See README.md. Runs from any working directory: snakemake -s REPO/Snakefile -d DIR.
 import os
 
 from snakemake.utils import min_version
@@ -31,8 +32,10 @@ include: "workflow/rules/slt.smk"
 include: "workflow/rules/lowrank_decay.smk"
 
 
-# A broken checkpoint is reported in one line before any job that reads it runs (common.smk).
+# A GPU config without a GPU, and a broken checkpoint, are reported in one line before any job
+# runs (common.smk).
 onstart:
+    check_cuda()
     check_checkpoints()
 
 
@@ -44,6 +47,7 @@ localrules:
     all,
     all_csvs,
     all_figures,
+    op_studies,
     lora,
     table_connectivity,
     slt,
@@ -67,6 +71,17 @@ rule all_figures:
         LORA_FIGURES,
         LRD_FIGURES,
         CONN_FIGURES,
+        SLT_FIGURE_FILES,
+
+
+rule op_studies:
+    input:
+        expand("results/{op}/{table}.csv", op=OPS, table=OP_TABLES),
+        rules.grokking_summary.output,
+        png_and_pdf(png for op in OPS for png in op_figures(op)),
+        expand("results/{op}/summary.md", op=OPS),
+        "results/summary.md",
+        SLT_CSVS,
         SLT_FIGURE_FILES,
 
 

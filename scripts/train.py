@@ -17,11 +17,12 @@ from grokflow.data import OPS
 from grokflow.manifest import training_id
 from grokflow.model import ModelConfig
 from grokflow.schedule import checkpoint_steps
-from grokflow.settings import TrainingSettings
+from grokflow.settings import EngineSettings, TrainingSettings
 from grokflow.errors import run_main
 from grokflow.training import OptimConfig, Run, TrainingJob
 
 DEFAULTS = TrainingSettings()
+ENGINE = EngineSettings()
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -44,10 +45,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--out-template", required=True,
                         help="output folder of each run, with {op} and {seed}, e.g. results/{op}/seed{seed}")
     parser.add_argument("--state", required=True, help="resume-state file of the job")
-    parser.add_argument("--device", type=torch_device, default="cpu", help="torch device, e.g. cpu or cuda")
-    parser.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=False,
+    parser.add_argument("--device", type=torch_device, default=ENGINE.device, help="torch device, e.g. cpu or cuda")
+    parser.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=ENGINE.tf32,
                         help="let CUDA matmuls use TensorFloat-32")
-    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False,
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=ENGINE.compile,
                         help="torch.compile the forward and backward pass (fuses the small kernels; tens of "
                              "seconds of compilation at the start; needs a C compiler on a CPU)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")

@@ -1,4 +1,5 @@
-"""After Snakemake itself is killed, the README's recovery commands finish the run."""
+"""After Snakemake itself is killed, the README's recovery commands finish the run; after a
+training job alone is killed (a cluster's time limit), Snakemake's retry resumes it."""
 
 import os
 import re
@@ -10,12 +11,15 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import psutil
 
 from conftest import CI_CONFIG, REPO, copy_workflow, snakemake
 
 TARGET = "results/x+y/metric.csv"
 SEEDS = [0, 1]  # the ci config's
 RECOVERY_HEADING = "## Recovering a killed run"
+# Long enough to kill the training job after its first resume-state save.
+LONGER_TRAINING = "steps: 3000\ntrain: {save_every_s: 0.2}\n"
 
 
 def recovery_commands() -> list[list[str]]:
@@ -72,6 +76,47 @@ def test_sigkilled_snakemake_is_locked_until_the_readme_recovery_commands_finish
         assert len(names) == (metrics["seed"] == seed).sum()
         for name in names:
             assert (workdir / checkpoints / name).read_bytes() == (reference / checkpoints / name).read_bytes()
-    assert not (workdir / "results/x+y/train_state.pt").exists()
+    assert not (workdir / "results/train_state/x+y.pt").exists()
     up_to_date = snakemake(workdir, "-n", "-c1", TARGET, timeout=120)
     assert up_to_date.returncode == 0 and "Nothing to be done" in up_to_date.stdout + up_to_date.stderr
+
+
+def kill_training_once_it_saved_state(snakemake_run: subprocess.Popen, state: Path) -> None:
+    """SIGKILL the training job (not Snakemake) once it has saved its resume state, as a cluster
+    does at a job's time limit."""
+    deadline = time.monotonic() + 120
+    while not state.exists() and snakemake_run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    training = [child for child in psutil.Process(snakemake_run.pid).children(recursive=True)
+                if any(part.endswith("scripts/train.py") for part in child.cmdline())]
+    assert state.exists() and training, "the training job finished before it could be killed"
+    for process in training:
+        process.kill()
+
+
+def test_a_killed_training_job_is_retried_and_resumes_from_its_state(tmp_path):
+    workdir, reference = tmp_path / "killed", tmp_path / "reference"
+    for folder in (workdir, reference):
+        folder.mkdir()
+        copy_workflow(folder)
+        (folder / "longer.yaml").write_text(LONGER_TRAINING)
+    command = [sys.executable, "-m", "snakemake", "--configfile", CI_CONFIG, "longer.yaml", "-c1", TARGET]
+    with open(tmp_path / "snakemake.log", "w") as log:
+        run = subprocess.Popen(command, cwd=workdir, stdout=log, stderr=log, start_new_session=True)
+        try:
+            kill_training_once_it_saved_state(run, workdir / "results/train_state/x+y.pt")
+            assert run.wait(timeout=300) == 0, (tmp_path / "snakemake.log").read_text()[-3000:]
+        finally:
+            if run.poll() is None:
+                os.killpg(run.pid, signal.SIGKILL)
+    assert "Trying to restart job" in (tmp_path / "snakemake.log").read_text()
+    assert "resuming from step" in (workdir / "results/logs/train/x+y.log").read_text()
+    uninterrupted = snakemake(reference, "-c1", TARGET, timeout=300, configfiles=(CI_CONFIG, "longer.yaml"))
+    assert uninterrupted.returncode == 0, uninterrupted.stderr[-3000:]
+    assert (workdir / TARGET).read_text() == (reference / TARGET).read_text()
+    for seed in SEEDS:
+        checkpoints = Path(f"results/x+y/seed{seed}/checkpoints")
+        names = sorted(os.listdir(reference / checkpoints))
+        assert names == sorted(os.listdir(workdir / checkpoints))
+        for name in names:
+            assert (workdir / checkpoints / name).read_bytes() == (reference / checkpoints / name).read_bytes()

@@ -17,22 +17,23 @@ from conftest import REPO
 SCHEMA_DEFAULTS = validate_config({}, REPO / "workflow/schemas/config.schema.yaml")
 # Each script with options from the config, and the settings class that holds their defaults
 # (the op metrics' from the catalogue).
-SCRIPT_SETTINGS = {
-    "scripts/train.py": stage.TrainingSettings,
-    "scripts/op_summary.py": stage.ModulusSettings,
-    "scripts/lowrank_decay/plots.py": stage.ModulusSettings,
-    **{f"scripts/metrics/{metric.name}.py": metric.settings for metric in METRICS if metric.settings is not None},
-    "scripts/lora/rank_demo.py": stage.LoraDemoSettings,
-    "scripts/lora/finetune.py": stage.LoraFinetuneSettings,
-    "scripts/table_connectivity/train.py": stage.TableConnectivitySettings,
-    "scripts/table_connectivity/plots.py": stage.TableConnectivitySizes,
-    "scripts/lowrank_decay/phase_diagram.py": stage.PhaseDiagramSettings,
-    "scripts/lowrank_decay/mechanism.py": stage.MechanismSettings,
-    "scripts/slt/llc_rescaling.py": stage.RescalingSettings,
-    "scripts/slt/llc_over_training.py": stage.OverTrainingSettings,
-    "scripts/slt/llc_calibration.py": stage.CalibrationSettings,
-    "scripts/plots/llc_calibration.py": stage.CalibrationFigureSettings,
-}
+SCRIPT_SETTINGS = [
+    ("scripts/train.py", stage.TrainingSettings),
+    ("scripts/train.py", stage.EngineSettings),
+    ("scripts/op_summary.py", stage.ModulusSettings),
+    ("scripts/lowrank_decay/plots.py", stage.ModulusSettings),
+    *((f"scripts/metrics/{metric.name}.py", metric.settings) for metric in METRICS if metric.settings is not None),
+    ("scripts/lora/rank_demo.py", stage.LoraDemoSettings),
+    ("scripts/lora/finetune.py", stage.LoraFinetuneSettings),
+    ("scripts/table_connectivity/train.py", stage.TableConnectivitySettings),
+    ("scripts/table_connectivity/plots.py", stage.TableConnectivitySizes),
+    ("scripts/lowrank_decay/phase_diagram.py", stage.PhaseDiagramSettings),
+    ("scripts/lowrank_decay/mechanism.py", stage.MechanismSettings),
+    ("scripts/slt/llc_rescaling.py", stage.RescalingSettings),
+    ("scripts/slt/llc_over_training.py", stage.OverTrainingSettings),
+    ("scripts/slt/llc_calibration.py", stage.CalibrationSettings),
+    ("scripts/plots/llc_calibration.py", stage.CalibrationFigureSettings),
+]
 
 
 class ParserBuilt(BaseException):
@@ -62,12 +63,12 @@ def comparable(value):
     return list(value) if isinstance(value, (list, tuple)) else value
 
 
-@pytest.mark.parametrize("settings", sorted(set(SCRIPT_SETTINGS.values()), key=lambda cls: cls.__name__))
+@pytest.mark.parametrize("settings", sorted({settings for _, settings in SCRIPT_SETTINGS}, key=lambda cls: cls.__name__))
 def test_the_schema_defaults_are_the_settings_defaults(settings):
     assert settings.from_config(SCHEMA_DEFAULTS) == settings()
 
 
-@pytest.mark.parametrize("script, settings", SCRIPT_SETTINGS.items())
+@pytest.mark.parametrize("script, settings", SCRIPT_SETTINGS)
 def test_a_script_run_with_no_options_has_the_settings_defaults(script, settings, monkeypatch):
     parser = script_parser(script, monkeypatch)
     defaults = settings()
@@ -75,8 +76,12 @@ def test_a_script_run_with_no_options_has_the_settings_defaults(script, settings
         item.name: comparable(getattr(defaults, item.name)) for item in fields(defaults)}
 
 
-def test_the_gpu_engine_settings_are_the_schemas():
-    assert stage.GpuEngineSettings.from_config(SCHEMA_DEFAULTS) == stage.GpuEngineSettings()
+def test_the_engine_settings_are_the_schemas_and_a_cpu_job_runs_eager_float32():
+    assert stage.EngineSettings.from_config(SCHEMA_DEFAULTS) == stage.EngineSettings()
+    on_cpu = SCHEMA_DEFAULTS | {"train": SCHEMA_DEFAULTS["train"] | {"tf32": True, "compile": True}}
+    assert stage.EngineSettings.from_config(on_cpu) == stage.EngineSettings()
+    on_gpu = SCHEMA_DEFAULTS | {"train": SCHEMA_DEFAULTS["train"] | {"device": "cuda"}}
+    assert stage.EngineSettings.from_config(on_gpu) == stage.EngineSettings("cuda", True, True)
 
 
 def test_flags_render_every_kind_of_field():
@@ -87,7 +92,7 @@ def test_flags_render_every_kind_of_field():
     assert "--target-op 'x÷y'" in stage.flags(stage.LoraFinetuneSettings(target_op="x÷y"))
 
 
-@pytest.mark.parametrize("script, settings", SCRIPT_SETTINGS.items())
+@pytest.mark.parametrize("script, settings", SCRIPT_SETTINGS)
 def test_a_script_parses_its_rendered_settings(script, settings, monkeypatch):
     parser = script_parser(script, monkeypatch)
     monkeypatch.undo()

@@ -49,7 +49,7 @@ def test_single_target_builds_only_its_inputs(finished):
 
 def test_every_checkpoint_exists_and_loads(workdir, ci_config, finished):
     for op in ci_config["ops"]:
-        assert not (workdir / f"results/{op}/train_state.pt").exists()
+        assert not (workdir / f"results/train_state/{op}.pt").exists()
         for seed in ci_config["seeds"]:
             folder = workdir / f"results/{op}/seed{seed}"
             for step in schedule(ci_config):

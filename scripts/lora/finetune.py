@@ -11,7 +11,7 @@ import argparse
 
 import pandas as pd
 
-from grokflow.arguments import positive_int
+from grokflow.arguments import positive_int, torch_device
 from grokflow.data import OPS
 from grokflow.errors import run_main
 from grokflow.io import write_csv
@@ -36,11 +36,12 @@ def main(argv=None) -> None:
     parser.add_argument("--eval-every", type=positive_int, default=DEFAULTS.eval_every,
                         help="steps between evaluations")
     parser.add_argument("--seed", type=int, default=DEFAULTS.seed, help="seed of the adapters' initialisation")
+    parser.add_argument("--device", type=torch_device, default=DEFAULTS.device, help="torch device, e.g. cpu or cuda")
     parser.add_argument("--output", "-o", required=True, help="CSV to write")
     args = parser.parse_args(argv)
     settings = FinetuneSettings(args.target_op, args.steps, args.lr, args.eval_every, args.weight_decay,
                                 tuple(args.betas), args.seed)
-    rows = finetune_all(args.checkpoint, args.ranks, args.alpha, settings)
+    rows = finetune_all(args.checkpoint, args.ranks, args.alpha, settings, args.device)
     write_csv(pd.DataFrame(rows).astype({"rank": "Int64"}), args.output)
 
 

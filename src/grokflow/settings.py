@@ -71,18 +71,18 @@ class ModulusSettings:
 
 
 @dataclass(frozen=True)
-class GpuEngineSettings:
-    """scripts/train.py's GPU engine (the `train_stack` rule). The config's tf32 and compile are
-    the GPU engine's; the script, whose hand runs default to the CPU, leaves both off."""
+class EngineSettings:
+    """How scripts/train.py runs a job, not what it computes: the torch device and, on a GPU, the
+    config's tf32 and compile. A CPU job runs eager float32, as a hand run of the script does."""
 
     device: str = "cpu"
-    tf32: bool = True
-    compile: bool = True
+    tf32: bool = False
+    compile: bool = False
 
     @classmethod
-    def from_config(cls, config: dict) -> "GpuEngineSettings":
+    def from_config(cls, config: dict) -> "EngineSettings":
         train = config["train"]
-        return cls(train["device"], train["tf32"], train["compile"])
+        return cls() if train["device"] == "cpu" else cls(train["device"], train["tf32"], train["compile"])
 
 
 # The config's `metrics` key of each metric option whose name differs.
@@ -174,12 +174,14 @@ class LoraFinetuneSettings(LoraSettings):
     weight_decay: float = 1.0
     betas: tuple[float, float] = TrainingSettings.betas
     eval_every: int = 100
+    device: str = "cpu"
 
     @classmethod
     def from_config(cls, config: dict) -> "LoraFinetuneSettings":
         lora = config["lora"]
         return cls(tuple(lora["rank_candidates"]), lora["alpha"], lora["seed"], lora["target_op"], lora["steps"],
-                   lora["lr"], lora["weight_decay"], tuple(config["optimizer"]["betas"]), lora["eval_every"])
+                   lora["lr"], lora["weight_decay"], tuple(config["optimizer"]["betas"]), lora["eval_every"],
+                   lora["device"])
 
 
 @dataclass(frozen=True)

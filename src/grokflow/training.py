@@ -21,6 +21,7 @@ import math
 import os
 import pickle
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -301,6 +302,7 @@ class TrainingJob:
         if state is not None:
             self.trainer.load_state_dict(state)
             self.rows = state["rows"]
+            print(f"resuming from step {self.trainer.step} of {self.state_path}", file=sys.stderr, flush=True)
             return
         for index in range(len(self.out_dirs)):
             for stale in self.partial_path(index, 0).parent.glob("*.safetensors"):

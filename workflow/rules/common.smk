@@ -8,6 +8,7 @@ from pathlib import Path
 import shlex
 import sys
 
+from grokflow import resources
 from grokflow.catalogue import BY_NAME, METRICS, SUMMARY_TABLES, against_step, every_checkpoint
 from grokflow.config import ConfigError, schedule, validate_config
 from grokflow.import_graph import library_files
@@ -42,6 +43,22 @@ TRAINING = TrainingSettings.from_config(config)
 TRAINING_FLAGS = flags(TRAINING)
 AGAINST_STEP = against_step()
 OP_TABLES = ["metric", *(metric.name for metric in METRICS)]
+# The training stacks (train.stack_by): the wildcards that name one in its files, and its models.
+STACK_BY = config["train"]["stack_by"]
+STACK = {"op": "{op}", "seed": "seed{seed}", "all": "all"}[STACK_BY]
+STACK_MODELS = {"op": len(SEEDS), "seed": len(OPS), "all": len(OPS) * len(SEEDS)}[STACK_BY]
+# The sizes that set the heavy jobs' time and memory limits (grokflow.resources).
+MODEL_SIZES = resources.Transformer(config["modulus"], config["model"]["d_model"], config["model"]["d_mlp"],
+                                    config["model"]["n_layers"])
+TRAIN_EXAMPLES = round(config["train_fraction"] * config["modulus"] ** 2)
+TRAINING_ESTIMATE = resources.training(MODEL_SIZES, TRAIN_EXAMPLES, STACK_MODELS, config["steps"],
+                                       config["train"]["device"], config["train"]["threads"])
+# Tries of a long job after its first: one killed at its time limit or with its node resumes from its
+# state (training) or starts again, each time with a longer limit (by_attempt).
+RETRIES = 2
+# Every key that puts jobs on a torch device, and its value.
+DEVICE_KEYS = {f"{study}.device": config[study]["device"]
+               for study in ("train", "slt", "lowrank_decay", "table_connectivity", "lora")}
 
 
 def checkpoints_at(steps):
@@ -80,10 +97,58 @@ def script_with_library(script):
     return files
 
 
-def train_runtime_minutes(models=1):
-    """A generous wall-time estimate for a CPU training job of `models` stacked models (about
-    50 ms per step and model)."""
-    return 10 + math.ceil(config["steps"] * models * 0.05 / 60)
+def ops_of_stack(wildcards):
+    """The ops the job's training stack trains."""
+    return [wildcards.op] if STACK_BY == "op" else OPS
+
+
+def seeds_of_stack(wildcards):
+    """The seeds the job's training stack trains."""
+    return [int(wildcards.seed)] if STACK_BY == "seed" else SEEDS
+
+
+def stack_files(pattern):
+    """`pattern` (a path with {op} and {seed}) over every run of one training stack, the stack's
+    own wildcard left in: the outputs of a training job."""
+    if STACK_BY == "op":
+        return expand(pattern, seed=SEEDS, allow_missing=True)
+    if STACK_BY == "seed":
+        return expand(pattern, op=OPS, allow_missing=True)
+    return expand(pattern, op=OPS, seed=SEEDS)
+
+
+def stack_manifests(wildcards):
+    """The training manifests of the job's ops."""
+    return [TRAINING_MANIFEST.format(op=op) for op in ops_of_stack(wildcards)]
+
+
+def stack_ops(wildcards):
+    """scripts/train.py's --ops of the job."""
+    return " ".join(shlex.quote(op) for op in ops_of_stack(wildcards))
+
+
+def stack_seeds(wildcards):
+    """scripts/train.py's --seeds of the job."""
+    return " ".join(str(seed) for seed in seeds_of_stack(wildcards))
+
+
+def by_attempt(value):
+    """A resource that grows with the try: `value` on the first, twice it on the second, …"""
+
+    def resource(wildcards, attempt):
+        return value * attempt
+
+    return resource
+
+
+def chain_estimate(points, batch_points, samplers_compiled, traces, checkpoints):
+    """resources.chains for an SLT job of `points` points, run `batch_points` at a time (at most
+    slt.chunk), each with slt.chains chains of burn-in + draws steps."""
+    slt = config["slt"]
+    parallel_chains = min(batch_points, slt["chunk"] or batch_points) * slt["chains"]
+    chain_steps = points * slt["chains"] * (slt["burnin"] + slt["draws"])
+    return resources.chains(MODEL_SIZES, slt["batch_size"], chain_steps, parallel_chains, samplers_compiled, traces,
+                            checkpoints, slt["device"], slt["threads"])
 
 
 def gpus(device):
@@ -209,13 +274,13 @@ def phase_fraction_flags(wildcards):
 
 def forced_trainings():
     """The ops whose training the command forces to rerun: every op where it forces everything,
-    a training rule, or (on the GPU engine, one job for every op) any manifest; else the ops whose
+    the training rules, or any manifest while a stack holds several ops; else the ops whose
     manifest it forces."""
     forced = set(workflow.dag_settings.forcerun)
-    if workflow.dag_settings.forceall or forced & {"training_manifest", "train", "train_stack"}:
+    if workflow.dag_settings.forceall or forced & {"training_manifest", "train"}:
         return set(OPS)
     ops = {op for op in OPS if TRAINING_MANIFEST.format(op=op) in forced}
-    return set(OPS) if ops and config["train"]["device"] != "cpu" else ops
+    return set(OPS) if ops and STACK_BY != "op" else ops
 
 
 def check_checkpoints():
@@ -232,3 +297,18 @@ def check_checkpoints():
             path, problem = broken
             retrain = f"--forcerun {shlex.quote(TRAINING_MANIFEST.format(op=op))}"  # reruns the manifest's dependants
             sys.exit(f"error: {path} {problem}; retrain {op} by adding {retrain} to the snakemake command")
+
+
+def check_cuda():
+    """Stop in one line, before any job runs, when a device key asks for cuda and torch sees no
+    CUDA GPU on this machine (the Snakefile's onstart). Only where the jobs run here: a cluster's
+    login node needs no GPU. torch is imported only then, so that parsing stays light."""
+    wanted = [key for key, device in DEVICE_KEYS.items() if device.startswith("cuda")]
+    if not wanted or not workflow.is_main_process or not workflow.local_exec or workflow.dryrun:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        sys.exit(f"error: {', '.join(wanted)} {'asks' if len(wanted) == 1 else 'ask'} for cuda, but torch "
+                 f"{torch.__version__} sees no CUDA GPU on this machine: run on a GPU machine or a cluster, "
+                 "or leave out workflow/configs/gpu.yaml")

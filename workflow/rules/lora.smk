@@ -13,6 +13,9 @@ LORA_FIGURES = png_and_pdf(
     f"{LORA_DIR}/figures/{name}.png"
     for name in ("lora_rank_error", "spectrum", "finetune_accuracy", "finetune_params", *LORA_HEATMAP_NAMES)
 )
+# The fine-tuning's runs (every rank, then full) one after another, each like a training of one model.
+LORA_FINETUNE_ESTIMATE = resources.training(MODEL_SIZES, TRAIN_EXAMPLES, 1,
+                                            (len(LORA["rank_candidates"]) + 1) * LORA["steps"], LORA["device"], 1)
 
 
 rule lora_rank_demo:
@@ -75,12 +78,16 @@ rule lora_finetune:
         options=flags(LoraFinetuneSettings.from_config(config)),
     log:
         "results/logs/lora/finetune.log",
+    benchmark:
+        "results/benchmarks/lora_finetune.tsv"
     # A long job: started before the short ones, so that they fill the end of a run.
     priority: 1
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10 + math.ceil((len(LORA["rank_candidates"]) + 1) * LORA["steps"] * 0.05 / 60),
+        mem_mb=by_attempt(LORA_FINETUNE_ESTIMATE.mem_mb),
+        runtime=by_attempt(LORA_FINETUNE_ESTIMATE.minutes),
+        gpu=gpus(LORA["device"]),
+    retries: RETRIES
     conda:
         ENV
     shell:

@@ -8,6 +8,15 @@ LRD_FIGURE_NAMES = ["phase_l2", "phase_lowrank", "phase_difference", "mechanism_
                     "mechanism_attention_lowrank"]
 LRD_FIGURES = png_and_pdf(f"{LRD_DIR}/figures/{name}.png" for name in LRD_FIGURE_NAMES)
 LRD_PHASE = PhaseDiagramSettings.from_config(config)
+# Each phase-diagram job trains every (method, strength, seed) of one train fraction as one stack.
+LRD_SIZES = resources.Transformer(config["modulus"], LRD["model"]["d_model"], LRD["model"]["d_mlp"],
+                                  LRD["model"]["n_layers"])
+LRD_PHASE_ESTIMATE = resources.training(
+    LRD_SIZES, round(max(LRD["fractions"]) * config["modulus"] ** 2),
+    2 * len(LRD["strengths"]) * len(LRD["seeds"]), LRD["steps"], LRD["device"], LRD["threads"])
+LRD_MECHANISM_ESTIMATE = resources.training(
+    LRD_SIZES, round(LRD["mechanism"]["train_fraction"] * config["modulus"] ** 2), 2, LRD["mechanism"]["steps"],
+    LRD["device"], LRD["threads"])
 
 
 rule lowrank_decay_phase_fraction:
@@ -23,13 +32,16 @@ rule lowrank_decay_phase_fraction:
         options=phase_fraction_flags,
     log:
         "results/logs/lowrank_decay/phase_fraction{fraction}.log",
+    benchmark:
+        "results/benchmarks/lowrank_decay/phase_fraction{fraction}.tsv"
     # A long job: started before the short ones, so that they fill the end of a run.
     priority: 1
     threads: LRD["threads"]
     resources:
-        mem_mb=4000,
-        runtime=120,
+        mem_mb=by_attempt(LRD_PHASE_ESTIMATE.mem_mb),
+        runtime=by_attempt(LRD_PHASE_ESTIMATE.minutes),
         gpu=gpus(LRD["device"]),
+    retries: RETRIES
     conda:
         ENV
     shell:
@@ -73,13 +85,16 @@ rule lowrank_decay_mechanism:
         options=flags(MechanismSettings.from_config(config)),
     log:
         "results/logs/lowrank_decay/mechanism.log",
+    benchmark:
+        "results/benchmarks/lowrank_decay/mechanism.tsv"
     # A long job: started before the short ones, so that they fill the end of a run.
     priority: 1
     threads: LRD["threads"]
     resources:
-        mem_mb=2000,
-        runtime=60,
+        mem_mb=by_attempt(LRD_MECHANISM_ESTIMATE.mem_mb),
+        runtime=by_attempt(LRD_MECHANISM_ESTIMATE.minutes),
         gpu=gpus(LRD["device"]),
+    retries: RETRIES
     conda:
         ENV
     shell:

@@ -7,6 +7,20 @@ SLT = config["slt"]
 FINAL_CHECKPOINT = f"{RUN_DIR}/checkpoints/{checkpoint_name(SCHEDULE[-1])}"
 TRAINING_STEPS = every_kth(SCHEDULE, SLT["checkpoint_every"])
 CALIBRATION_OP = OPS[0]
+# Time and memory limits of the chain jobs from their sizes (common.smk's chain_estimate); each job
+# compiles each of its samplers once.
+SAMPLERS_COMPILED = len(SLT_METHODS) if SLT["compile"] else 0
+RESCALING_POINTS = len(OPS) * len(SLT_VARIANTS) * len(SLT_METHODS) * SLT["rescaling"]["grid"] ** 2
+CALIBRATION_POINTS = len(SLT_METHODS) * SLT["calibration"]["epsilon_count"] * (
+    len({*SLT["calibration"]["nbetas"], SLT["nbeta"]}) + 2)  # and γ/10, 10γ at the study's nβ
+OVER_TRAINING_CHECKPOINTS = len(SEEDS) * len(TRAINING_STEPS)
+RESCALING_ESTIMATE = chain_estimate(RESCALING_POINTS, SLT["rescaling"]["grid"] ** 2, SAMPLERS_COMPILED,
+                                    len(OPS) * len(SLT_METHODS), len(OPS))
+OVER_TRAINING_ESTIMATE = chain_estimate(OVER_TRAINING_CHECKPOINTS * len(SLT["temperatures"]),
+                                        OVER_TRAINING_CHECKPOINTS * len(SLT["temperatures"]), int(SLT["compile"]), 0,
+                                        OVER_TRAINING_CHECKPOINTS)
+CALIBRATION_ESTIMATE = chain_estimate(CALIBRATION_POINTS, CALIBRATION_POINTS // len(SLT_METHODS), SAMPLERS_COMPILED,
+                                      0, 1)
 
 
 # Every SLT figure (PNG) of each op; each has a PDF beside it. The calibration is the first op's.
@@ -53,11 +67,14 @@ rule llc_rescaling:
         flags=flags(RescalingSettings.from_config(config)),
     log:
         "results/logs/llc_rescaling.log",
+    benchmark:
+        "results/benchmarks/llc_rescaling.tsv"
     threads: SLT["threads"]
     resources:
-        mem_mb=8000,
-        runtime=60 * len(OPS),
+        mem_mb=by_attempt(RESCALING_ESTIMATE.mem_mb),
+        runtime=by_attempt(RESCALING_ESTIMATE.minutes),
         gpu=gpus(SLT["device"]),
+    retries: RETRIES
     conda:
         ENV
     shell:
@@ -78,11 +95,14 @@ rule llc_over_training:
         flags=flags(OverTrainingSettings.from_config(config)),
     log:
         "results/logs/llc_over_training/{op}.log",
+    benchmark:
+        "results/benchmarks/llc_over_training/{op}.tsv"
     threads: SLT["threads"]
     resources:
-        mem_mb=8000,
-        runtime=60,
+        mem_mb=by_attempt(OVER_TRAINING_ESTIMATE.mem_mb),
+        runtime=by_attempt(OVER_TRAINING_ESTIMATE.minutes),
         gpu=gpus(SLT["device"]),
+    retries: RETRIES
     conda:
         ENV
     shell:
@@ -103,11 +123,14 @@ rule llc_calibration:
         flags=flags(CalibrationSettings.from_config(config)),
     log:
         "results/logs/llc_calibration/{op}.log",
+    benchmark:
+        "results/benchmarks/llc_calibration/{op}.tsv"
     threads: SLT["threads"]
     resources:
-        mem_mb=8000,
-        runtime=60,
+        mem_mb=by_attempt(CALIBRATION_ESTIMATE.mem_mb),
+        runtime=by_attempt(CALIBRATION_ESTIMATE.minutes),
         gpu=gpus(SLT["device"]),
+    retries: RETRIES
     conda:
         ENV
     shell:

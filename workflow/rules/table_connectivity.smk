@@ -32,11 +32,14 @@ rule table_connectivity_train:
         state=f"{CONN_RUN}/train_state.pt",
     log:
         "results/logs/table_connectivity/{model}_depth{depth}.log",
+    benchmark:
+        "results/benchmarks/table_connectivity/{model}_depth{depth}.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10 + math.ceil(CONN["steps"] * 0.1 / 60),
+        mem_mb=by_attempt(math.ceil(resources.host_mb(CONN["device"], 500))),
+        runtime=by_attempt(10 + math.ceil(CONN["steps"] * 0.1 / 60)),
         gpu=gpus(CONN["device"]),
+    retries: RETRIES
     conda:
         ENV
     shell:

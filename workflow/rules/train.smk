@@ -1,5 +1,5 @@
 from grokflow.manifest import manifest_text, write_manifest
-from grokflow.settings import GpuEngineSettings
+from grokflow.settings import EngineSettings
 
 
 rule training_manifest:
@@ -19,66 +19,40 @@ rule training_manifest:
         Path(log[0]).write_text(f"wrote {output[0]}\n")
 
 
-if config["train"]["device"] == "cpu":
-
-    rule train:
-        """Train one op's seeds as one stack of models (on one CPU thread a stack of two takes
-        about three quarters of the time of two single runs). Resumes from results/{op}/train_state.pt
-        (kept outside the declared outputs, so that Snakemake's clean-up of an interrupted job does
-        not delete it)."""
-        input:
-            unpack(script_with_library("scripts/train.py")),
-            manifest=TRAINING_MANIFEST,
-        output:
-            checkpoints=expand(CHECKPOINTS, seed=SEEDS, allow_missing=True),
-            metrics=expand(f"{RUN_DIR}/metric.csv", seed=SEEDS, allow_missing=True),
-        params:
-            flags=TRAINING_FLAGS,
-            seeds=" ".join(str(seed) for seed in SEEDS),
-            template=run_dir_template,
-        log:
-            "results/logs/train/{op}.log",
-        threads: config["train"]["threads"]
-        resources:
-            mem_mb=2000,
-            runtime=train_runtime_minutes(len(SEEDS)),
-        conda:
-            ENV
-        shell:
-            "python {input.script:q} --ops {wildcards.op:q} --seeds {params.seeds} {params.flags} "
-            "--out-template {params.template:q} --state results/{wildcards.op:q}/train_state.pt "
-            "--threads {threads} > {log:q} 2>&1"
-
-else:
-
-    rule train_stack:
-        """Train every (op, seed) as one stack of models in one job on `train.device` (the GPU
-        engine); the same outputs as the per-run `train` rule. Resumes from results/train_state.pt."""
-        input:
-            unpack(script_with_library("scripts/train.py")),
-            manifests=expand(TRAINING_MANIFEST, op=OPS),
-        output:
-            checkpoints=expand(CHECKPOINTS, op=OPS, seed=SEEDS),
-            metrics=expand(f"{RUN_DIR}/metric.csv", op=OPS, seed=SEEDS),
-        params:
-            flags=TRAINING_FLAGS,
-            ops=" ".join(shlex.quote(op) for op in OPS),
-            seeds=" ".join(str(seed) for seed in SEEDS),
-            template=run_dir_template,
-            engine=flags(GpuEngineSettings.from_config(config)),
-        log:
-            "results/logs/train/stack.log",
-        threads: config["train"]["threads"]
-        resources:
-            mem_mb=16000,
-            runtime=train_runtime_minutes(),
-            gpu=1,
-        conda:
-            ENV
-        shell:
-            "python {input.script:q} --ops {params.ops} --seeds {params.seeds} {params.flags} "
-            "--out-template {params.template:q} --state results/train_state.pt {params.engine} "
-            "--threads {threads} > {log:q} 2>&1"
+rule train:
+    """Train one stack of models, by `train.stack_by`: an op's seeds, a seed's ops or every (op,
+    seed), as one job of the batched engine on `train.device`. Resumes from its state file
+    (kept outside the declared outputs, so that Snakemake's clean-up of a killed job, or of a
+    try that ran out of time, does not delete it): a retry continues where the last try stopped."""
+    input:
+        unpack(script_with_library("scripts/train.py")),
+        manifests=stack_manifests,
+    output:
+        checkpoints=stack_files(CHECKPOINTS),
+        metrics=stack_files(f"{RUN_DIR}/metric.csv"),
+    params:
+        flags=TRAINING_FLAGS,
+        ops=stack_ops,
+        seeds=stack_seeds,
+        template=run_dir_template,
+        state=f"results/train_state/{STACK}.pt",
+        engine=flags(EngineSettings.from_config(config)),
+    log:
+        f"results/logs/train/{STACK}.log",
+    benchmark:
+        f"results/benchmarks/train/{STACK}.tsv"
+    threads: config["train"]["threads"]
+    resources:
+        mem_mb=by_attempt(TRAINING_ESTIMATE.mem_mb),
+        runtime=by_attempt(TRAINING_ESTIMATE.minutes),
+        gpu=gpus(config["train"]["device"]),
+    retries: RETRIES
+    conda:
+        ENV
+    shell:
+        "python {input.script:q} --ops {params.ops} --seeds {params.seeds} {params.flags} "
+        "--out-template {params.template:q} --state {params.state:q} {params.engine} "
+        "--threads {threads} > {log:q} 2>&1"
 
 
 rule metric_table:

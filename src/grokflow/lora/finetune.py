@@ -6,7 +6,7 @@ step 0, every `eval_every` steps and at the end, with the chance accuracy 1/p of
 p outputs (chance_acc), the reference the figures draw.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 from torch.nn import functional as F
@@ -56,12 +56,14 @@ def finetune(model, split: Split, settings: FinetuneSettings, label: str) -> lis
     return rows
 
 
-def finetune_all(checkpoint, ranks, alpha: float, settings: FinetuneSettings) -> list[dict]:
-    """LoRA at every rank, then full fine-tuning, each from the checkpoint: one row per
-    (method, rank, evaluated step) with the run's trainable parameter count and the chance
+def finetune_all(checkpoint, ranks, alpha: float, settings: FinetuneSettings, device="cpu") -> list[dict]:
+    """LoRA at every rank, then full fine-tuning, each from the checkpoint, on the torch `device`
+    (the adapters are initialised on the CPU, so every device starts from the same ones): one row
+    per (method, rank, evaluated step) with the run's trainable parameter count and the chance
     accuracy 1/p."""
     _, info = load_model(checkpoint)
     split = train_test_split(settings.target_op, info.model.p, info.seed, info.train_fraction)
+    split = Split(**{item.name: getattr(split, item.name).to(device) for item in fields(Split)})
     runs = [("lora", rank) for rank in ranks] + [("full", None)]
     chance = 1 / info.model.p
     rows = []
@@ -70,6 +72,7 @@ def finetune_all(checkpoint, ranks, alpha: float, settings: FinetuneSettings) ->
         model = load_model(checkpoint)[0].train()
         if method == "lora":
             adapt_transformer(model, rank, alpha)
+        model.to(device)
         label = f"LoRA r={rank}" if rank else "full fine-tuning"
         count = trainable_parameters(model)
         rows += [{"method": method, "rank": rank, "trainable_params": count} | row | {"chance_acc": chance}
