@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 
 from matplotlib.colors import to_hex
+from matplotlib.image import imread
 
 from grokflow.plotting import (PALETTE, accuracy_twin, baseline_line, color_axis_like_curves, combined_legend,
-                               log_seed_band, meaningful_ylim, new_figure, seed_band)
+                               log_seed_band, meaningful_ylim, new_figure, save_figure, seed_band)
 
 
 def two_seeds(values_0, values_1):
@@ -121,3 +122,18 @@ def test_the_legend_is_above_the_axes_and_a_one_colour_axis_is_coloured_like_its
     curve(ax, [1.0, 2.0], color=PALETTE[1], label="b")
     color_axis_like_curves(ax)  # two colours: the axis stays black
     assert to_hex(ax.yaxis.label.get_color()) == "#000000"
+
+
+def test_a_wide_legend_lies_whole_inside_the_png(tmp_path):
+    """The PNG's box is measured at its own dpi: at the figure's, the wider text of the PNG ran
+    past the box and the legend's right column was cut at the image's edge."""
+    fig, ax = new_figure()
+    curve(ax, [1.0, 2.0], color=PALETTE[0], label="SGLD estimate")
+    curve(ax, [2.0, 1.0], color=PALETTE[1], label="negative estimate, w\u2080 no minimum (58 of 480)")
+    twin = accuracy_twin(ax, two_seeds([0.1, 0.5], [0.2, 0.6]).rename(columns={"y": "train_acc"}).assign(
+        test_acc=lambda frame: frame["train_acc"]))
+    combined_legend(ax, twin)
+    png = tmp_path / "wide.png"
+    save_figure(fig, png)
+    pixels = imread(png)[..., :3]
+    assert (pixels[:, -10:] == 1.0).all(), "something is drawn in the PNG's right margin"

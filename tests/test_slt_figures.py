@@ -232,7 +232,8 @@ def test_a_criteria_csv_lacking_a_column_is_named(tmp_path):
 
 
 def test_negative_estimates_over_training_are_marked_and_keyed(tmp_path, monkeypatch):
-    """A checkpoint whose LLC is negative (w₀ no minimum) is drawn with a keyed mark."""
+    """A checkpoint whose LLC is negative (w₀ no minimum) is drawn with a keyed mark at the foot of
+    the axis and left out of the mean."""
     figures = []
     monkeypatch.setattr(grokflow.plotting, "save_figure", lambda fig, path: figures.append(fig))
     steps = [1, 10, 100, 1000]
@@ -251,3 +252,6 @@ def test_negative_estimates_over_training_are_marked_and_keyed(tmp_path, monkeyp
                for fig in figures]
     assert any("negative estimate" in text and "1 of 4" in text for text in legends[0])
     assert not any("negative estimate" in text for text in legends[1])
+    llc_axes = figures[0].axes[0]
+    assert -5.0 < llc_axes.get_ylim()[0] < 0.0, "a negative estimate sets the axis instead of sitting at its foot"
+    assert list(llc_axes.lines[0].get_ydata()) == [1.0, 2.0, 3.0], "a negative estimate entered the mean"

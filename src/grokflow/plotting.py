@@ -30,6 +30,7 @@ PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F
 ACCURACY_COLORS = {"train_acc": "#9E9E9E", "test_acc": "#3B3B3B"}
 ACCURACY_LABELS = {"train_acc": "train accuracy", "test_acc": "test accuracy"}
 FIGSIZE = (4.2, 3.0)
+PNG_DPI = 200
 STYLE = {
     "font.family": "DejaVu Sans",
     "font.size": 9,
@@ -272,15 +273,18 @@ def finish_against_step(fig, ax, ylabel: str, metrics: pd.DataFrame, png_path,
 
 
 def save_figure(fig, png_path) -> None:
-    """Save as PNG (200 dpi) and as PDF beside it (same stem), atomically, then close.
+    """Save as PNG (PNG_DPI) and as PDF beside it (same stem), atomically, then close.
 
     Both files share one tight bounding box, measured once (`bbox_inches="tight"` would draw the
-    figure an extra time per file to measure it), after the PNG's folder proved writable."""
+    figure an extra time per file to measure it), after the PNG's folder proved writable. It is
+    measured at the PNG's dpi: text is wider there than at the figure's own dpi, and a box
+    measured at that one cut the right end of a wide legend off the PNG."""
     png_path = Path(png_path)
     with atomic_path(png_path) as tmp:
+        fig.set_dpi(PNG_DPI)
         fig.canvas.draw()
         bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
-        fig.savefig(tmp, format="png", dpi=200, bbox_inches=bbox)
+        fig.savefig(tmp, format="png", dpi=PNG_DPI, bbox_inches=bbox)
     with atomic_path(png_path.with_suffix(".pdf")) as tmp:
         fig.savefig(tmp, format="pdf", bbox_inches=bbox)
     plt.close(fig)
