@@ -4,6 +4,8 @@ import argparse
 
 import torch
 
+from grokflow.resources import on_gpu
+
 
 def positive_int(text: str) -> int:
     """An integer ≥ 1."""
@@ -31,6 +33,6 @@ def unit_fraction(text: str) -> float:
 
 def torch_device(text: str) -> str:
     """A torch device name; cuda only where torch sees a CUDA GPU."""
-    if text.startswith("cuda") and not torch.cuda.is_available():
+    if on_gpu(text) and not torch.cuda.is_available():
         raise argparse.ArgumentTypeError(f"{text}, but torch {torch.__version__} sees no CUDA GPU")
     return text

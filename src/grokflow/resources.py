@@ -5,10 +5,9 @@ both by the try, so a retry gets twice the first limit). Imported by the Snakefi
 Work is counted in floating-point operations: a forward and backward pass costs about
 6 × parameters × tokens, i.e. FLOPS_PER_TOKEN_PARAMETER (18) × parameters per example of three
 tokens (Kaplan et al. 2020, "Scaling laws for neural language models", §2.1). The rates below are
-about half to two thirds of what benchmarks/README.md measured, so that the estimates hold with
-margin: on one H200 the training engine ran 12 full-size models at 3.83 ms per step (91 TFLOP/s),
-4 at 1.79 ms and 1 at 0.72 ms, and the SLT chains 900 points × 4 chains × 200 steps in 5.6 s
-(31 TFLOP/s); one CPU thread trained the quick model at 24–30 ms per model-step (≈ 45 GFLOP/s).
+about half to two thirds of the rates in benchmarks/README.md (the GPU training engine with 12
+full-size models, the SLT chains batched over a rescaling grid, one CPU thread on the quick
+model), so that the estimates hold with margin.
 """
 
 from dataclasses import dataclass
@@ -21,8 +20,8 @@ CHAIN_GPU_FLOPS = 2e13  # minibatch SGLD chains, batched over points, on a GPU
 CPU_FLOPS_PER_THREAD = 2e10
 GPU_STEP_OVERHEAD_S = 5e-4  # kernel launches of one step, whatever the stack size
 START_S = 300  # start-up, data, compilation of the training step, writing the outputs
-CHAIN_COMPILE_S = 90  # compiling one sampler's chain step (measured 25–65 s on one H200)
-TRACE_S = 20  # one eagerly diagnosed trace (measured 10–12 s on one H200)
+CHAIN_COMPILE_S = 90  # compiling one sampler's chain step
+TRACE_S = 20  # one eagerly diagnosed trace
 CHAIN_COPIES = 8
 FLOAT_BYTES = 4
 CUDA_HOST_MB = 16000  # a GPU job's host memory: CUDA context, compiler workers
@@ -65,10 +64,15 @@ def pass_flops(params: int, examples: int) -> float:
     return FLOPS_PER_TOKEN_PARAMETER * TOKENS * params * examples
 
 
+def on_gpu(device: str) -> bool:
+    """Whether a torch device string names a CUDA device ("cuda", "cuda:1"; not "auto")."""
+    return device.startswith("cuda")
+
+
 def compute_seconds(flops: float, device: str, threads: int, gpu_rate: float) -> float:
     """Seconds for `flops` on `device`: at `gpu_rate` on a GPU; on a CPU at CPU_FLOPS_PER_THREAD
     per thread, the threads counted as √threads (small products scale poorly over threads)."""
-    if device.startswith("cuda"):
+    if on_gpu(device):
         return flops / gpu_rate
     return flops / (CPU_FLOPS_PER_THREAD * math.sqrt(threads))
 
@@ -81,7 +85,7 @@ def estimate(seconds: float, mem_mb: float) -> Estimate:
 def host_mb(device: str, data_mb: float) -> float:
     """Peak host memory of a job holding `data_mb` of tensors: on a GPU the CUDA context and the
     compiler's workers dominate; on a CPU twice the tensors (autograd copies and temporaries)."""
-    return CUDA_HOST_MB + data_mb if device.startswith("cuda") else CPU_BASE_MB + 2 * data_mb
+    return CUDA_HOST_MB + data_mb if on_gpu(device) else CPU_BASE_MB + 2 * data_mb
 
 
 def training(model: Transformer, examples: int, models: int, steps: int, device: str, threads: int) -> Estimate:
@@ -89,9 +93,9 @@ def training(model: Transformer, examples: int, models: int, steps: int, device:
     GPU_STEP_OVERHEAD_S per step on a GPU, plus START_S. Host memory: weights, gradients, AdamW's
     two moments and the staged checkpoints (5 copies), and on a CPU the activations."""
     per_step = compute_seconds(models * pass_flops(model.parameters, examples), device, threads, TRAINING_GPU_FLOPS)
-    overhead = GPU_STEP_OVERHEAD_S if device.startswith("cuda") else 0.0
+    overhead = GPU_STEP_OVERHEAD_S if on_gpu(device) else 0.0
     weights_mb = 5 * models * model.parameters * FLOAT_BYTES / 1e6
-    activations_mb = 0 if device.startswith("cuda") else models * examples * model.activation_floats * FLOAT_BYTES / 1e6
+    activations_mb = 0 if on_gpu(device) else models * examples * model.activation_floats * FLOAT_BYTES / 1e6
     return estimate(START_S + steps * (per_step + overhead), host_mb(device, weights_mb + activations_mb))
 
 
@@ -104,6 +108,6 @@ def chains(model: Transformer, batch_size: int, chain_steps: int, parallel_chain
     flops = chain_steps * pass_flops(model.parameters, batch_size)
     fixed = START_S + samplers_compiled * CHAIN_COMPILE_S + traces * TRACE_S
     held_mb = checkpoints * model.parameters * FLOAT_BYTES / 1e6
-    if not device.startswith("cuda"):
+    if not on_gpu(device):
         held_mb += parallel_chains * CHAIN_COPIES * model.parameters * FLOAT_BYTES / 1e6
     return estimate(fixed + compute_seconds(flops, device, threads, CHAIN_GPU_FLOPS), host_mb(device, held_mb))

@@ -154,7 +154,7 @@ def chain_estimate(points, batch_points, samplers_compiled, traces, checkpoints)
 def gpus(device):
     """The `gpu` resource of a job on this torch device: 1 for cuda (sbatch --gpus=1 through the
     SLURM executor), else 0 (`auto` too: set the device to cuda to ask a cluster for a GPU)."""
-    return int(device.startswith("cuda"))
+    return int(resources.on_gpu(device))
 
 
 def seed_figures(folder, steps=None):
@@ -303,7 +303,7 @@ def check_cuda():
     """Stop in one line, before any job runs, when a device key asks for cuda and torch sees no
     CUDA GPU on this machine (the Snakefile's onstart). Only where the jobs run here: a cluster's
     login node needs no GPU. torch is imported only then, so that parsing stays light."""
-    wanted = [key for key, device in DEVICE_KEYS.items() if device.startswith("cuda")]
+    wanted = [key for key, device in DEVICE_KEYS.items() if resources.on_gpu(device)]
     if not wanted or not workflow.is_main_process or not workflow.local_exec or workflow.dryrun:
         return
     import torch
