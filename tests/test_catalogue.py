@@ -1,10 +1,14 @@
-"""The catalogue of op metrics (grokflow.catalogue) is the one list the rules and the summary
-read: each entry names code that exists, and a metric added to it is planned by the workflow with
-its figure and nothing else to edit."""
+"""The catalogue of op metrics (grokflow.catalogue) is the one list the rules, the summary, the
+report and the SLURM profile read: each entry names code that exists, a metric added to it is
+planned by the workflow with its figure and nothing else to edit, and the profile bundles exactly
+the short rules it names."""
 
 import importlib
 import os
+import re
 import shutil
+
+import yaml
 
 from grokflow import catalogue
 from grokflow.catalogue import EVERY_CHECKPOINT, METRICS
@@ -46,6 +50,14 @@ def test_names_are_unique_and_headlines_read_their_own_table():
     for metric in METRICS:
         assert all(headline.table == metric.name for headline in metric.headlines), metric.name
     assert catalogue.SUMMARY_TABLES == tuple(dict.fromkeys(headline.table for headline in catalogue.HEADLINES))
+
+
+def test_the_slurm_profile_bundles_exactly_the_short_rules_of_the_catalogue():
+    profile = yaml.safe_load((REPO / "workflow/profiles/slurm/config.yaml").read_text())
+    assert dict(entry.split("=") for entry in profile["groups"]) == catalogue.slurm_groups()
+    rules = {name for path in (REPO / "workflow/rules").glob("*.smk")
+             for name in re.findall(r"^rule (\w+):", path.read_text(), flags=re.M)}
+    assert set(catalogue.slurm_groups()) <= rules, set(catalogue.slurm_groups()) - rules
 
 
 def test_a_metric_added_to_the_catalogue_is_planned_with_its_figure_and_summary(tmp_path, monkeypatch):

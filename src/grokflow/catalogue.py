@@ -1,10 +1,12 @@
 """The catalogue of an op's metrics: one entry per table `results/{op}/{name}.csv`, written by
 `scripts/metrics/{name}.py`, with what it computes, what it reads, its options, its figures and
-what the op's summary reports of it.
+what the op's summary reports of it; and, for every study, the rules that draw its figures (the
+report's categories) and how the cluster profile bundles the short jobs.
 
-The workflow's rules, the op summary (grokflow.op_summary) and the tests read this list, so that
-adding a metric is its library function, its short script, its test and one entry here (see
-docs/extending.md). Torch-free: the Snakefile imports it when it is parsed.
+The workflow's rules, the op summary (grokflow.op_summary), the report, the SLURM profile (kept
+equal by a test) and the tests read this module, so that adding a metric is its library
+function, its short script, its test and one entry here (see docs/extending.md). Torch-free: the
+Snakefile imports it when it is parsed.
 """
 
 from dataclasses import dataclass
@@ -147,3 +149,33 @@ def every_checkpoint() -> list[str]:
 def against_step() -> list[str]:
     """The metrics drawn against step by scripts/plots/{name}.py (rule metric_figure)."""
     return [metric.name for metric in METRICS if metric.against_step]
+
+
+# The report's categories: each study and the rules that draw its figures (each figure's caption:
+# workflow/report/{rule}.rst).
+REPORT_STUDIES = {
+    "Grokking and its mechanism": (
+        "training_curves", "plot_effective_rank", "metric_figure", "qk_circuit_spectrum", "psd_heatmap",
+        "fourier_basis_figures", "intrinsic_dimension_figures", "agop_figures",
+    ),
+    "Singular learning theory": (
+        "llc_rescaling_figures", "llc_trace_figures", "slt_against_step_figures", "llc_calibration_figures",
+        "llc_rescaling_cv_figure",
+    ),
+    "LoRA rank study": ("lora_rank_demo", "lora_matrix_figures", "lora_finetune_figures"),
+    "Table connectivity": ("table_connectivity_figures",),
+    "Low-rank decay": ("lowrank_decay_figures",),
+}
+# Rules that gather tables into one summary table or page.
+SUMMARY_RULES = ("grokking_summary", "llc_rescaling_summary", "table_connectivity_combine",
+                 "lowrank_decay_phase_diagram", "op_summary", "all_ops_summary")
+
+
+def slurm_groups() -> dict[str, str]:
+    """The group of each rule whose jobs last seconds, which workflow/profiles/slurm bundles into
+    one SLURM job per group (a SLURM job costs a submission and a Snakemake start): "measure" for
+    the op's tables (the metrics' rules and the metric table), "figures" for the summaries and
+    every rule that draws figures."""
+    measure = ["metric_table", *dict.fromkeys(metric.rule for metric in METRICS)]
+    figures = [*SUMMARY_RULES, *(rule for rules in REPORT_STUDIES.values() for rule in rules)]
+    return {rule: "measure" for rule in measure} | {rule: "figures" for rule in figures}

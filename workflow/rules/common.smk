@@ -9,7 +9,8 @@ import shlex
 import sys
 
 from grokflow import resources
-from grokflow.catalogue import BY_NAME, METRICS, SUMMARY_TABLES, against_step, every_checkpoint
+from grokflow.catalogue import (BY_NAME, METRICS, REPORT_STUDIES, SUMMARY_TABLES, against_step,
+                                every_checkpoint)
 from grokflow.config import ConfigError, schedule, validate_config
 from grokflow.import_graph import library_files
 from grokflow.manifest import first_broken_checkpoint
@@ -180,21 +181,8 @@ def figure_names(pattern):
     return expand(pattern, **used) if used else [pattern]
 
 
-# `snakemake --report report.zip`: the study (report category) of each rule's figures (PNG), each
-# captioned by workflow/report/{rule}.rst.
-REPORT_STUDIES = {
-    "Grokking and its mechanism": [
-        "training_curves", "plot_effective_rank", "metric_figure", "qk_circuit_spectrum", "psd_heatmap",
-        "fourier_basis_figures", "intrinsic_dimension_figures", "agop_figures",
-    ],
-    "Singular learning theory": [
-        "llc_rescaling_figures", "llc_trace_figures", "slt_against_step_figures", "llc_calibration_figures",
-        "llc_rescaling_cv_figure",
-    ],
-    "LoRA rank study": ["lora_rank_demo", "lora_matrix_figures", "lora_finetune_figures"],
-    "Table connectivity": ["table_connectivity_figures"],
-    "Low-rank decay": ["lowrank_decay_figures"],
-}
+# `snakemake --report report.zip`: the study (report category, grokflow.catalogue) of each rule's
+# figures (PNG), each captioned by workflow/report/{rule}.rst.
 STUDY_OF_RULE = {rule_name: study for study, rule_names in REPORT_STUDIES.items() for rule_name in rule_names}
 FIGURE_FORMATS = (".png", ".pdf")
 
