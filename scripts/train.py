@@ -12,7 +12,7 @@ from dataclasses import fields
 
 import torch
 
-from grokflow.arguments import torch_device
+from grokflow.arguments import add_settings, torch_device
 from grokflow.data import OPS
 from grokflow.manifest import training_id
 from grokflow.model import ModelConfig
@@ -29,31 +29,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ops", required=True, nargs="+", choices=OPS)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--p", type=int, default=DEFAULTS.p, help="modulus")
-    parser.add_argument("--train-fraction", type=float, default=DEFAULTS.train_fraction)
-    parser.add_argument("--steps", type=int, default=DEFAULTS.steps)
-    parser.add_argument("--n-layers", type=int, default=DEFAULTS.n_layers)
-    parser.add_argument("--d-model", type=int, default=DEFAULTS.d_model)
-    parser.add_argument("--n-heads", type=int, default=DEFAULTS.n_heads)
-    parser.add_argument("--d-mlp", type=int, default=DEFAULTS.d_mlp)
-    parser.add_argument("--lr", type=float, default=DEFAULTS.lr)
-    parser.add_argument("--betas", type=float, nargs=2, default=DEFAULTS.betas)
-    parser.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay)
-    parser.add_argument("--per-decade", type=int, default=DEFAULTS.per_decade, help="log-spaced checkpoints per decade")
-    parser.add_argument("--extra-steps", type=int, nargs="*", default=DEFAULTS.extra_steps,
-                        help="steps always checkpointed")
+    add_settings(parser, DEFAULTS, helps={
+        "p": "modulus", "per_decade": "log-spaced checkpoints per decade", "extra_steps": "steps always checkpointed",
+        "save_every_s": "seconds between resume-state saves"})
+    add_settings(parser, ENGINE, types={"device": torch_device}, helps={
+        "device": "torch device, e.g. cpu or cuda", "tf32": "let CUDA matmuls use TensorFloat-32",
+        "compile": "torch.compile the forward and backward pass (fuses the small kernels; tens of seconds of "
+                   "compilation at the start; needs a C compiler on a CPU)"})
     parser.add_argument("--out-template", required=True,
                         help="output folder of each run, with {op} and {seed}, e.g. results/{op}/seed{seed}")
     parser.add_argument("--state", required=True, help="resume-state file of the job")
-    parser.add_argument("--device", type=torch_device, default=ENGINE.device, help="torch device, e.g. cpu or cuda")
-    parser.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=ENGINE.tf32,
-                        help="let CUDA matmuls use TensorFloat-32")
-    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=ENGINE.compile,
-                        help="torch.compile the forward and backward pass (fuses the small kernels; tens of "
-                             "seconds of compilation at the start; needs a C compiler on a CPU)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument("--save-every-s", type=float, default=DEFAULTS.save_every_s,
-                        help="seconds between resume-state saves")
     return parser.parse_args(argv)
 
 

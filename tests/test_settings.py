@@ -8,6 +8,7 @@ import shlex
 
 import pytest
 
+from grokflow.arguments import add_settings
 from grokflow.config import validate_config
 from grokflow import settings as stage
 from grokflow.catalogue import METRICS
@@ -102,3 +103,17 @@ def test_a_script_parses_its_rendered_settings(script, settings, monkeypatch):
     known = parser.parse_args(shlex.split(stage.flags(config)))
     assert {item.name: comparable(getattr(known, item.name)) for item in fields(config)} == {
         item.name: comparable(getattr(config, item.name)) for item in fields(config)}
+
+
+def test_add_settings_parses_what_flags_render():
+    """grokflow.arguments.add_settings is the inverse of flags, for every kind of field (int, float,
+    str, bool, a pair and a tuple of any length) and values other than the defaults."""
+    parser = argparse.ArgumentParser()
+    add_settings(parser, stage.TrainingSettings())
+    add_settings(parser, stage.EngineSettings())
+    training = stage.TrainingSettings(p=7, train_fraction=0.5, steps=9, betas=(0.8, 0.9), extra_steps=(3, 5, 8))
+    engine = stage.EngineSettings("cuda:1", True, False)
+    known = vars(parser.parse_args(shlex.split(f"{stage.flags(training)} {stage.flags(engine)}")))
+    assert [comparable(known[item.name]) for item in fields(training)] == [
+        comparable(getattr(training, item.name)) for item in fields(training)]
+    assert (known["device"], known["tf32"], known["compile"]) == ("cuda:1", True, False)

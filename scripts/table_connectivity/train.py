@@ -18,7 +18,7 @@ import pandas as pd
 from safetensors.torch import save_file
 import torch
 
-from grokflow.arguments import positive_int, torch_device, unit_fraction
+from grokflow.arguments import add_settings, positive_int, torch_device, unit_fraction
 from grokflow.table_connectivity.model import NetConfig, attended_pairs, positional_parameters
 from grokflow.table_connectivity.task import TaskConfig
 from grokflow.table_connectivity.training import TrainConfig, TrainingStopped, train
@@ -31,26 +31,15 @@ DEFAULTS = TableConnectivitySettings()
 
 def parse(argv):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--V", type=positive_int, default=DEFAULTS.V, help="vertices (blocks)")
-    parser.add_argument("--C", type=positive_int, default=DEFAULTS.C, help="neighbour slots per vertex")
-    parser.add_argument("--rho", type=unit_fraction, default=DEFAULTS.rho,
-                        help="probability of keeping a matching edge")
-    parser.add_argument("--n-dims", type=positive_int, default=DEFAULTS.n_dims, help="token channels: code + type")
-    parser.add_argument("--d-model", type=positive_int, default=DEFAULTS.d_model)
-    parser.add_argument("--n-heads", type=positive_int, default=DEFAULTS.n_heads)
+    add_settings(parser, DEFAULTS, types={
+        "V": positive_int, "C": positive_int, "rho": unit_fraction, "n_dims": positive_int, "d_model": positive_int,
+        "n_heads": positive_int, "steps": positive_int, "batch_size": positive_int, "eval_every": positive_int,
+        "validation_size": positive_int, "device": torch_device}, helps={
+        "V": "vertices (blocks)", "C": "neighbour slots per vertex", "rho": "probability of keeping a matching edge",
+        "n_dims": "token channels: code + type", "local_layers": "leading layers with the block-diagonal mask",
+        "device": f"torch device, e.g. cuda (default {DEFAULTS.device})"})
     parser.add_argument("--depth", type=positive_int, default=4, help="layers")
-    parser.add_argument("--local-layers", type=int, default=DEFAULTS.local_layers,
-                        help="leading layers with the block-diagonal mask")
     parser.add_argument("--dense", action="store_true", help="the baseline: dense positions, no masks")
-    parser.add_argument("--steps", type=positive_int, default=DEFAULTS.steps)
-    parser.add_argument("--batch-size", type=positive_int, default=DEFAULTS.batch_size)
-    parser.add_argument("--lr", type=float, default=DEFAULTS.lr)
-    parser.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay)
-    parser.add_argument("--eval-every", type=positive_int, default=DEFAULTS.eval_every)
-    parser.add_argument("--validation-size", type=positive_int, default=DEFAULTS.validation_size)
-    parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
-    parser.add_argument("--device", type=torch_device, default=DEFAULTS.device,
-                        help=f"torch device, e.g. cuda (default {DEFAULTS.device})")
     parser.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
     parser.add_argument("--state", required=True, help="resume-state file (deleted once the outputs are written)")
     parser.add_argument("--save-every-s", type=float, default=60.0, help="seconds between resume-state saves")

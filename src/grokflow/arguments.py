@@ -1,6 +1,9 @@
-"""argparse types shared by the command-line scripts: a bad value is refused in one line."""
+"""argparse types shared by the command-line scripts (a bad value is refused in one line), and the
+options of a settings class (grokflow.settings) as a parser's arguments."""
 
 import argparse
+from dataclasses import fields
+from typing import get_args, get_origin
 
 import torch
 
@@ -36,3 +39,23 @@ def torch_device(text: str) -> str:
     if on_gpu(text) and not torch.cuda.is_available():
         raise argparse.ArgumentTypeError(f"{text}, but torch {torch.__version__} sees no CUDA GPU")
     return text
+
+
+def add_settings(parser: argparse.ArgumentParser, defaults, types=None, helps=None) -> None:
+    """One option per field of the settings dataclass `defaults`, the inverse of
+    grokflow.settings.flags: field `n_layers` is --n-layers, its default the field's value, its
+    type the field's (a bool is --name/--no-name; tuple[float, float] takes two values and
+    tuple[int, ...] any number) unless `types` names a stricter one (e.g. positive_int); `helps`
+    gives help texts by field name."""
+    types, helps = types or {}, helps or {}
+    for item in fields(defaults):
+        default = getattr(defaults, item.name)
+        option = {"default": default, "help": helps.get(item.name)}
+        if item.type is bool:
+            option["action"] = argparse.BooleanOptionalAction
+        elif get_origin(item.type) is tuple:
+            element, *rest = get_args(item.type)
+            option |= {"type": types.get(item.name, element), "nargs": "*" if Ellipsis in rest else 1 + len(rest)}
+        else:
+            option["type"] = types.get(item.name, item.type)
+        parser.add_argument(f"--{item.name.replace('_', '-')}", **option)
