@@ -3,8 +3,8 @@
 (mean ± std over seeds of the per-checkpoint means), with train and test accuracy on a twin axis.
 Checkpoints whose every chain diverged are left out. A seed's negative estimate (its chains went
 below L_n(w₀): w₀ is no minimum there, so the number estimates nothing) is left out of the mean
-and marked at the foot of the axis, keyed with its count: one such value (−900 beside estimates
-of 0–14 at paper scale) would otherwise set the axis and flatten every estimate to zero."""
+and marked at the foot of the axis, keyed with its count: one such value, which can be a hundred
+times the estimates in size, would otherwise set the axis and flatten every estimate to zero."""
 
 import argparse
 
