@@ -1,7 +1,8 @@
 # grokflow: train small transformers on modular arithmetic, watch them grok, measure why.
 # Targets: all (= all_csvs + all_figures + summaries), all_csvs, all_figures, op_studies (every
 # op's tables, figures and summaries and the SLT study: all but the companion studies), lora,
-# table_connectivity, slt, lowrank_decay. See README.md. Runs from any working directory: snakemake -s REPO/Snakefile -d DIR.
+# table_connectivity, slt, lowrank_decay. See README.md. Runs from any working directory:
+# snakemake -s REPO/Snakefile -d DIR.
 import os
 
 from snakemake.utils import min_version
